@@ -1,0 +1,92 @@
+"""What a connector provides: its settings, a credential check, and a read of the catalog.
+
+A connector never talks to the Gateway or the state store; the engine does.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import requests
+
+from .http import CallStats, HttpClient
+from .models import Item
+
+SettingKind = Literal["text", "url", "int", "path"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value: `--<flag>`, env var, config-file key, prompt."""
+
+    key: str  # config-file key and flag name (`api_key` -> `--api-key`)
+    env: str
+    help: str
+    secret: bool = False
+    credential: bool = False  # asked for right after the Gateway key and shop GUID
+    required: bool = True
+    default: str | None = None
+    kind: SettingKind = "text"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+@dataclass
+class ReadContext:
+    """What the engine tells a read, and what the read tells back.
+
+    `cursor` is the value the connector set after the last complete run (None on a
+    first or `--full` run). A connector that reads incrementally must still account
+    for every product that exists: unchanged ones as `Seen` (or `StockUpdate`), so
+    that nothing is archived by mistake.
+    """
+
+    cursor: str | None = None
+    full: bool = True
+    known_product_ids: frozenset[str] = frozenset()
+    new_cursor: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Connector(ABC):
+    """Subclass per platform: declare facts as class attributes, implement the hooks."""
+
+    platform: ClassVar[str]  # short id written into data.source.platform
+    title: ClassVar[str]  # for humans: "PrestaShop"
+    settings: ClassVar[tuple[Setting, ...]] = ()
+
+    def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
+        self.config = dict(config)
+        self.stats = stats or CallStats()
+
+    @property
+    @abstractmethod
+    def shop(self) -> str:
+        """A stable identity of the source shop (e.g. its host): part of every source id."""
+
+    @abstractmethod
+    def check(self) -> str:
+        """Verify the credentials; return what the connector can see, one line.
+
+        Raise `AuthError` (bad credentials, missing rights) or `Unreachable`.
+        """
+
+    @abstractmethod
+    def read(self, ctx: ReadContext) -> Iterator[Item]:
+        """Yield the catalog. Raise (do not return early) when the read is incomplete."""
+
+    def fetch_image(self, url: str) -> requests.Response:
+        """GET an image that needs the platform's credentials (`ImageAccess.AUTH`)."""
+        raise NotImplementedError(f"{self.title} has no authenticated images")
+
+    def http(self, base_url: str, **kwargs: Any) -> HttpClient:
+        """An HTTP client for this platform that counts into the run's stats."""
+        return HttpClient(base_url, service=self.platform, stats=self.stats, **kwargs)
+
+    def close(self) -> None:
+        """Release sessions; called once at the end of a run."""
