@@ -45,14 +45,21 @@ class FakePlatform(Protocol):
     def remove_product(self) -> str:
         """Remove a product without variants from the shop; return its product id."""
 
+    def stop(self) -> None:
+        """Stop serving."""
+
+
+# Each connector package exposes `start_fake(port: int = 0) -> FakePlatform` in its
+# `fake` module: a seeded, running fake, used by the Docker smoke test (gwsync.testing.smoke).
+
 
 class LoopbackServer:
     """Runs a WSGI app on 127.0.0.1 in a thread; optional latency per request."""
 
-    def __init__(self, app: Any, latency: float = 0.0) -> None:
+    def __init__(self, app: Any, latency: float = 0.0, port: int = 0) -> None:
         self.latency = latency
         self._app = app
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -71,8 +78,8 @@ class LoopbackServer:
 
 
 @contextmanager
-def serve(app: Any, latency: float = 0.0) -> Iterator[LoopbackServer]:
-    server = LoopbackServer(app, latency).start()
+def serve(app: Any, latency: float = 0.0, port: int = 0) -> Iterator[LoopbackServer]:
+    server = LoopbackServer(app, latency, port).start()
     try:
         yield server
     finally:

@@ -1,0 +1,154 @@
+"""Settings resolution: flag > environment variable > config file (TOML) > prompt.
+
+Prompts happen only for values still missing and only when stdin can answer. Under
+`docker run -i` stdin is a pipe, so answers are read line by line, in this order:
+signing key, shop GUID, the connector's credentials as it declares them, then any
+other missing value. Secrets have no flags (they would show in process lists).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+import platformdirs
+
+from .connector import Setting
+from .errors import ConfigError
+from .redact import register_secret
+
+SANDBOX = "sandbox"
+
+GATEWAY_URL = Setting("gateway_url", "GATEWAY_URL",
+                      "Gateway base URL, or 'sandbox' for the embedded local sandbox", kind="url")
+SIGNING_KEY = Setting("signing_key", "GATEWAY_SIGNING_KEY", "Gateway token signing key (base64)",
+                      secret=True)
+SHOP_GUID = Setting("shop_guid", "GATEWAY_SHOP_GUID", "Gateway shop GUID")
+STATE_DIR = Setting("state_dir", "GATEWAY_SYNC_STATE_DIR", "Where the sync state lives",
+                    required=False, kind="path")
+CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
+                       "CSV mapping source category paths to Gateway category paths",
+                       required=False, kind="path")
+GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP)
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_data_dir("gateway-sync", appauthor=False))
+
+
+def load_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"--config: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config: {path} is not valid TOML: {exc}") from None
+    return {str(k): v for k, v in data.items()}
+
+
+class Answers:
+    """Reads missing values from a terminal (hidden for secrets) or line by line from a pipe."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stdin
+        self.tty = bool(self.stream) and self.stream.isatty()
+
+    def ask(self, setting: Setting) -> str | None:
+        if self.stream is None or self.stream.closed:
+            return None
+        label = f"{setting.help} ({setting.env})"
+        if self.tty:
+            value = click.prompt(label, hide_input=setting.secret, default="", show_default=False,
+                                 err=True)
+            return value.strip() or None
+        click.echo(f"{label}: ", err=True, nl=False)
+        line = self.stream.readline()
+        click.echo("", err=True)
+        return line.strip() or None
+
+
+@dataclass
+class Resolved:
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+def prompt_order(connector_settings: Sequence[Setting], sandbox: bool) -> list[Setting]:
+    credentials = [s for s in connector_settings if s.credential]
+    others = [s for s in connector_settings if not s.credential]
+    gateway = [] if sandbox else [SIGNING_KEY, SHOP_GUID]
+    tail = [] if sandbox else [GATEWAY_URL]
+    return gateway + credentials + tail + others
+
+
+def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], file_values: Mapping[str, Any],
+            answers: Answers, *, dry_run: bool = False, environ: Mapping[str, str] | None = None) -> Resolved:
+    environ = os.environ if environ is None else environ
+    every = (*GATEWAY_SETTINGS, *connector_settings)
+    values: dict[str, Any] = {}
+    for setting in every:
+        value = _given(setting, flags, file_values, environ)
+        if value is not None:
+            values[setting.key] = value
+    if "gateway_url" not in values and dry_run:
+        values["gateway_url"] = SANDBOX
+    sandbox = values.get("gateway_url") == SANDBOX
+    for setting in prompt_order(connector_settings, sandbox):
+        if setting.key not in values and setting.required:
+            answer = answers.ask(setting)
+            if answer is not None:
+                values[setting.key] = answer
+    for setting in every:
+        _finish(setting, values, sandbox)
+    return Resolved(values)
+
+
+def _given(setting: Setting, flags: Mapping[str, Any], file_values: Mapping[str, Any],
+           environ: Mapping[str, str]) -> Any:
+    for value in (flags.get(setting.key), environ.get(setting.env), file_values.get(setting.key)):
+        if value is not None and str(value).strip() != "":
+            return value
+    return None
+
+
+def _finish(setting: Setting, values: dict[str, Any], sandbox: bool) -> None:
+    value = values.get(setting.key)
+    if value is None:
+        if setting.default is not None:
+            values[setting.key] = _typed(setting, setting.default)
+        elif setting.required and not (sandbox and setting in (SIGNING_KEY, SHOP_GUID)):
+            raise ConfigError(f"{setting.env} is not set ({setting.help}); set it in the environment, "
+                              "the config file, or answer the prompt")
+        return
+    if setting.secret:
+        register_secret(str(value))
+    values[setting.key] = _typed(setting, value)
+
+
+def _typed(setting: Setting, value: Any) -> Any:
+    text = str(value).strip()
+    if setting.kind == "url":
+        if setting is GATEWAY_URL and text == SANDBOX:
+            return text
+        if not text.lower().startswith(("http://", "https://")) or len(text) < 10:
+            raise ConfigError(f"{setting.env} must be an http(s) URL, e.g. https://shop.example.com")
+        return text.rstrip("/")
+    if setting.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{setting.env} must be a whole number") from None
+    if setting.kind == "path":
+        return Path(text).expanduser()
+    return text

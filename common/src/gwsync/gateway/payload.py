@@ -1,0 +1,141 @@
+"""Gateway payloads (B3, B7, B8, B9) built from the catalog model, and their hashes.
+
+Only this module knows the product payload's shape. The same normal form is
+built from what we are about to send and from a product the Gateway returns, so
+that a rebuilt state compares equal to what is already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..models import Image, Product, SourceId, Variant
+
+CURRENCY = "zł"
+# What we own of a product; `base_price_type` is always "retail" and not echoed back.
+PRODUCT_KEYS = ("name", "base_price", "vat", "images", "tag_guids", "desc", "brief", "sku", "data")
+ITEM_KEYS = ("stock_level", "for_sale")
+
+
+@dataclass(frozen=True)
+class Sellable:
+    """One Gateway product to be: a simple product, or one variant of a group."""
+
+    source: SourceId
+    name: str
+    price: Decimal | None
+    vat: int
+    stock: int
+    sku: str | None
+    description: str | None
+    brief: str | None
+    images: tuple[Image, ...]
+    options: Mapping[str, str] | None
+    active: bool
+
+
+def sellables(product: Product, platform: str, shop: str) -> list[Sellable]:
+    base = SourceId(platform=platform, shop=shop, product_id=product.product_id)
+    if not product.variants:
+        return [Sellable(base, product.name, product.price, product.vat, product.stock, product.sku,
+                         product.description, product.brief, product.images, None, product.active)]
+    return [_variant(product, variant, base) for variant in product.variants]
+
+
+def _variant(product: Product, variant: Variant, base: SourceId) -> Sellable:
+    values = ", ".join(variant.options.values())
+    return Sellable(
+        source=base.model_copy(update={"variant_id": variant.variant_id}),
+        name=f"{product.name} – {values}",
+        price=variant.price if variant.price is not None else product.price,
+        vat=product.vat,
+        stock=variant.stock,
+        sku=variant.sku,
+        description=product.description,
+        brief=product.brief,
+        images=variant.images or product.images,
+        options=dict(variant.options),
+        active=product.active and variant.active,
+    )
+
+
+def partition_of(source: SourceId) -> str:
+    """Two hex digits, stable per identity: lets full scans stay inside the query window."""
+    return hashlib.sha1(source.key.encode()).hexdigest()[:2]
+
+
+def build_item(item: Sellable, image_urls: list[str], tag_guids: list[str]) -> dict[str, Any]:
+    """The E1 item / PUT body for one sellable (always the whole product: PUT replaces)."""
+    assert item.price is not None
+    data: dict[str, Any] = {"source": item.source.as_data(), "partition": partition_of(item.source)}
+    if item.options:
+        data["variants"] = dict(item.options)
+    product: dict[str, Any] = {
+        "name": item.name,
+        "base_price_type": "retail",
+        "base_price": {"currency": CURRENCY, "vat_percent": item.vat, "amount": float(item.price)},
+        "vat": f"VAT{item.vat}",
+        "images": image_urls,
+        "tag_guids": tag_guids,
+        "data": data,
+    }
+    for key, value in (("desc", item.description), ("brief", item.brief), ("sku", item.sku)):
+        if value:
+            product[key] = value
+    return {"product": product, "stock_level": item.stock, "for_sale": True}
+
+
+def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields we own, from a payload we send or a product view the Gateway returns."""
+    product = item.get("product", item)
+    out: dict[str, Any] = {key: product.get(key) for key in PRODUCT_KEYS if product.get(key) not in (None, "")}
+    price = out.get("base_price")
+    if isinstance(price, Mapping):
+        out["base_price"] = {"currency": price.get("currency"), "vat_percent": price.get("vat_percent"),
+                             "amount": f"{Decimal(str(price.get('amount'))):.2f}"}
+    for key in ITEM_KEYS:
+        out[key] = item.get(key)
+    return out
+
+
+def payload_hash(item: Mapping[str, Any]) -> str:
+    canonical = json.dumps(normal_form(item), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_stock(item: Mapping[str, Any], stock: int, price: Decimal | None) -> dict[str, Any]:
+    """A copy of a stored payload with a new stock (and price)."""
+    updated = json.loads(json.dumps(item))
+    updated["stock_level"] = stock
+    if price is not None:
+        updated["product"]["base_price"]["amount"] = float(price)
+    return updated
+
+
+def item_from_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """A sendable item (PUT replaces the whole product) rebuilt from a Gateway product view."""
+    product = {key: view[key] for key in PRODUCT_KEYS if view.get(key) not in (None, "")}
+    product["base_price_type"] = "retail"
+    price = product.get("base_price")
+    if isinstance(price, Mapping):
+        product["base_price"] = {"currency": price.get("currency", CURRENCY),
+                                 "vat_percent": price.get("vat_percent"),
+                                 "amount": float(Decimal(str(price.get("amount", 0))))}
+    return {"product": product, "stock_level": int(view.get("stock_level") or 0),
+            "for_sale": bool(view.get("for_sale", True))}
+
+
+def source_of(view: Mapping[str, Any]) -> SourceId | None:
+    data = view.get("data") or {}
+    source = data.get("source") if isinstance(data, Mapping) else None
+    if not isinstance(source, Mapping):
+        return None
+    try:
+        return SourceId(**{k: source.get(k) for k in ("platform", "shop", "product_id", "variant_id")})
+    except ValueError:
+        return None

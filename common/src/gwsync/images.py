@@ -1,0 +1,164 @@
+"""Images: fetch each distinct one once, check it, hash it, host it once, reuse it forever."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import requests
+
+from .errors import SyncError
+from .http import CallStats, HttpClient
+from .models import Image, ImageAccess
+from .redact import redact
+from .state import StateStore
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 10 * 1024 * 1024
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+    (b"RIFF", "image/webp", "webp"),  # checked further in sniff()
+)
+
+
+class BrokenImage(SyncError):
+    """This image cannot be used; the product goes on without it."""
+
+
+@dataclass
+class ImageCounts:
+    uploaded: int = 0
+    copied: int = 0
+    reused: int = 0
+    fetched: int = 0
+    broken: int = 0
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) from the first bytes, or None when it is no image we accept."""
+    for magic, content_type, ext in _MAGIC:
+        if head.startswith(magic):
+            if ext == "webp" and head[8:12] != b"WEBP":
+                return None
+            return content_type, ext
+    return None
+
+
+def read_limited(response: requests.Response, limit: int = MAX_BYTES) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_local(url: str, limit: int = MAX_BYTES) -> bytes:
+    path = Path(url2pathname(unquote(urlsplit(url).path)))
+    try:
+        if path.stat().st_size > limit:
+            raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+        return path.read_bytes()
+    except OSError as exc:
+        raise BrokenImage(f"cannot read the file: {exc.strerror}") from None
+
+
+class ImageService:
+    """Turns source images into hosted Gateway URLs; thread-safe, one per run."""
+
+    def __init__(self, state: StateStore, upload: Callable[[bytes, str, str], str],
+                 copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response],
+                 stats: CallStats, dry_run: bool = False) -> None:
+        self.state = state
+        self._upload, self._copy, self._fetch_auth = upload, copy_public, fetch_auth
+        self._anonymous = HttpClient("http://localhost/", service="images", stats=stats, pool=4)
+        self.dry_run = dry_run
+        self.counts = ImageCounts()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def hosted(self, image: Image) -> str:
+        """The hosted URL of one image; raises BrokenImage with a reason."""
+        known = self.state.image_by_key(image.cache_key)
+        if known:
+            self.count("reused")
+            return known
+        with self._key_lock(image.cache_key):
+            known = self.state.image_by_key(image.cache_key)
+            if known:
+                self.count("reused")
+                return known
+            return self._host(image)
+
+    def _host(self, image: Image) -> str:
+        if self.dry_run:
+            return f"dry-run:{image.cache_key}"
+        if image.access is ImageAccess.PUBLIC:
+            try:
+                url = self._copy(image.url)
+            except SyncError as exc:
+                raise BrokenImage(f"the Gateway could not copy it: {exc}") from None
+            self.state.save_image(image.cache_key, url)
+            self.count("copied")
+            return url
+        data = self._fetch(image)
+        kind = sniff(data[:16])
+        if kind is None:
+            raise BrokenImage("not an image (unknown content)")
+        digest = hashlib.sha256(data).hexdigest()
+        url = self.state.image_by_hash(digest)
+        if url:
+            self.count("reused")
+        else:
+            content_type, ext = kind
+            url = self._upload(data, f"{digest}.{ext}", content_type)
+            self.count("uploaded")
+        self.state.save_image(image.cache_key, url, digest)
+        return url
+
+    def _fetch(self, image: Image) -> bytes:
+        self.count("fetched")
+        if image.url.startswith("file:"):
+            return read_local(image.url)
+        try:
+            if image.access is ImageAccess.AUTH:
+                response = self._fetch_auth(image.url)
+            else:
+                response = self._anonymous.get(image.url, stream=True)
+        except SyncError as exc:
+            raise BrokenImage(str(exc)) from None
+        with response:
+            if response.status_code != 200:
+                raise BrokenImage(f"HTTP {response.status_code}")
+            content_type = response.headers.get("Content-Type", "")
+            if content_type and not content_type.lower().startswith(("image/", "application/octet-stream")):
+                raise BrokenImage(f"not an image ({content_type.split(';')[0]})")
+            return read_limited(response)
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def count(self, field: str) -> None:
+        with self._guard:
+            setattr(self.counts, field, getattr(self.counts, field) + 1)
+
+    def describe(self, image: Image) -> str:
+        return redact(image.url)
+
+    def close(self) -> None:
+        self._anonymous.close()

@@ -1,0 +1,136 @@
+"""Wires one run together: Gateway (real or embedded sandbox), state, lock, connector, engine."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .categories import CategoryMap
+from .config import SANDBOX, Resolved, default_state_dir
+from .connector import Connector
+from .gateway.auth import decode_signing_key, parse_shop_guid
+from .gateway.client import GatewayClient
+from .http import CallStats
+from .report import Report
+from .state import ShopLock, SqliteState, state_file
+from .sync import Engine, Options
+
+
+@dataclass
+class GatewayTarget:
+    url: str
+    shop_guid: str
+    key: bytes
+    embedded: bool = False
+
+
+@contextmanager
+def gateway_target(config: Resolved, state_dir: Path) -> Iterator[GatewayTarget]:
+    """The configured Gateway, or the embedded sandbox with a local shop of its own."""
+    if config["gateway_url"] != SANDBOX:
+        yield GatewayTarget(config["gateway_url"], parse_shop_guid(config["shop_guid"]),
+                            decode_signing_key(config["signing_key"]))
+        return
+    from .sandbox import start_in_thread  # the sandbox is only imported when it is used
+
+    guid, key_b64 = _sandbox_shop(state_dir, config["shop_guid"], config["signing_key"])
+    server = start_in_thread(state_dir / "sandbox.sqlite", shops={guid: key_b64})
+    try:
+        yield GatewayTarget(server.url, guid, decode_signing_key(key_b64), embedded=True)
+    finally:
+        server.stop()
+
+
+def _sandbox_shop(state_dir: Path, guid: str | None, key_b64: str | None) -> tuple[str, str]:
+    if guid and key_b64:
+        return parse_shop_guid(guid), key_b64
+    path = state_dir / "sandbox-shop.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        return saved["shop_guid"], saved["signing_key"]
+    state_dir.mkdir(parents=True, exist_ok=True)
+    saved = {"shop_guid": str(uuid.uuid4()), "signing_key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(saved))
+    return saved["shop_guid"], saved["signing_key"]
+
+
+@contextmanager
+def scratch_copy(path: Path) -> Iterator[Path]:
+    """A throwaway copy of the state for dry runs: the plan is exact, nothing real changes."""
+    with tempfile.TemporaryDirectory(prefix="gwsync-dry-") as tmp:
+        copy = Path(tmp) / path.name
+        if path.exists():
+            source = sqlite3.connect(path)
+            target = sqlite3.connect(copy)
+            source.backup(target)
+            source.close()
+            target.close()
+        yield copy
+
+
+def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: bool = False,
+               full: bool = False, workers: int = 4,
+               progress: Callable[[Report], None] | None = None,
+               on_engine: Callable[[Engine], None] | None = None) -> Report:
+    stats = CallStats()
+    state_dir = config["state_dir"] or default_state_dir()
+    category_map = CategoryMap.load(config["category_map"]) if config["category_map"] else None
+    connector = connector_cls(config.values, stats)
+    with ExitStack() as stack:
+        stack.callback(connector.close)
+        target = stack.enter_context(gateway_target(config, state_dir))
+        gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
+        stack.callback(gateway.close)
+        path = state_file(state_dir, connector.platform, connector.shop, target.url if not target.embedded
+                          else SANDBOX, target.shop_guid)
+        stack.enter_context(ShopLock(path))
+        if dry_run:
+            path = stack.enter_context(scratch_copy(path))
+        state = SqliteState(path)
+        stack.callback(state.close)
+        report = Report(connector.platform, stats, dry_run=dry_run)
+        engine = Engine(connector, gateway, state, report,
+                        Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map),
+                        progress=progress)
+        if on_engine:
+            on_engine(engine)
+        try:
+            engine.run()
+        finally:
+            report.finish()
+            engine.images.close()
+            if not dry_run:
+                state.record_run(0.0, "complete" if report.complete else "incomplete", report.as_dict())
+        if target.embedded:
+            report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
+        return report
+
+
+def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
+    """Both sides' credentials, and what each side shows us."""
+    stats = CallStats()
+    state_dir = config["state_dir"] or default_state_dir()
+    connector = connector_cls(config.values, stats)
+    lines = []
+    try:
+        lines.append(f"{connector_cls.title}: {connector.check()}")
+        with gateway_target(config, state_dir) as target:
+            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
+            try:
+                count = gateway.count_products()
+            finally:
+                gateway.close()
+            where = "embedded sandbox" if target.embedded else target.url
+            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
+    finally:
+        connector.close()
+    return lines

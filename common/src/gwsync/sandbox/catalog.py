@@ -1,0 +1,187 @@
+"""Product and tag operations of the sandbox, on top of the store.
+
+Every change of a product bumps its revision, so a rendered view can be
+cached by (guid, revision): listing thousands of products per E4 page then
+costs no JSON parsing, only the DSL itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from . import dsl
+from .documents import children_by_parent, product_doc, product_view, tag_object
+from .errors import ApiError
+from .store import ProductRow, Store, TagRow, now_iso
+from .validation import ItemInput, Problem, ValidationFailed
+
+
+def variant_tag_guid(owner: str, tag_type: str, name: str) -> str:
+    """B9: uuid5(owner guid, "<type>:<name>")."""
+    return str(uuid.uuid5(uuid.UUID(owner), f"{tag_type}:{name}"))
+
+
+class Catalog:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._views: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------
+
+    def _tags_by_guid(self) -> dict[str, TagRow]:
+        return {tag.guid: tag for tag in self.store.all_tags()}
+
+    def _view(self, row: ProductRow, tags: dict[str, TagRow] | None = None) -> dict[str, Any]:
+        with self._lock:
+            cached = self._views.get(row.guid)
+        if cached and cached[0] == row.revision:
+            return cached[1]
+        view = product_view(row, tags if tags is not None else self._tags_by_guid())
+        with self._lock:
+            self._views[row.guid] = (row.revision, view)
+        return view
+
+    def views(self, shop: str) -> list[dict[str, Any]]:
+        """Every product view of a shop, oldest first. Views are shared: do not mutate."""
+        revisions = self.store.product_revisions(shop)
+        with self._lock:
+            stale = [g for g, rev in revisions if self._views.get(g, (None,))[0] != rev]
+        if stale:
+            tags = self._tags_by_guid()
+            for row in self.store.products_by_guid(stale):
+                self._view(row, tags)
+        with self._lock:
+            return [self._views[g][1] for g, _ in revisions if g in self._views]
+
+    def query(self, shop: str, body: Any) -> tuple[list[dict[str, Any]], int]:
+        """E4: the DSL over the token shop's products only (B5)."""
+        if not isinstance(body, dict) or "dsl" not in body:
+            raise dsl.QueryError('the body must be {"dsl": {...}}')
+        search = dsl.parse_search(body["dsl"])
+        return dsl.run_search(self.views(shop), search)
+
+    def own_product(self, shop: str, guid: str) -> ProductRow:
+        row = self.store.get_product(guid)
+        if row is None or row.owner != shop:  # another shop's product is not even found
+            raise ApiError(404, f"Product {guid} not found")
+        return row
+
+    def get_view(self, shop: str, guid: str) -> dict[str, Any]:
+        return self._view(self.own_product(shop, guid))
+
+    # -- product writes --------------------------------------------------
+
+    def create_products(self, shop: str, items: list[ItemInput]) -> list[dict[str, Any]]:
+        """E1: one new product per item, all in one transaction, views in request order."""
+        rows = []
+        for item in items:
+            guid, stamp = str(uuid.uuid4()), now_iso()
+            rows.append(ProductRow(
+                guid=guid, owner=shop, doc=product_doc(item.product, guid, shop),
+                stock_level=item.stock_level or 0,
+                for_sale=True if item.for_sale is None else item.for_sale,
+                archived=stamp if item.archived else None,
+                revision=1, created=stamp, updated=stamp,
+            ))
+        self.store.insert_products(rows)
+        tags = self._tags_by_guid()
+        return [self._view(row, tags) for row in rows]
+
+    def update_product(self, shop: str, guid: str, item: ItemInput) -> dict[str, Any]:
+        """B3.3: the product is replaced; left-out shop fields keep their value."""
+        with self.store.transaction():
+            row = self.own_product(shop, guid)
+            row.doc = product_doc(item.product, row.guid, shop)
+            if item.stock_level is not None:
+                row.stock_level = item.stock_level
+            if item.for_sale is not None:
+                row.for_sale = item.for_sale
+            if item.archived is not None:
+                row.archived = (row.archived or now_iso()) if item.archived else None
+            self._save(row)
+        return self._view(row)
+
+    def archive_product(self, shop: str, guid: str) -> None:
+        """E5: sets `archived` once; archiving again changes nothing."""
+        with self.store.transaction():
+            row = self.own_product(shop, guid)
+            if row.archived is None:
+                row.archived = now_iso()
+                self._save(row)
+
+    def delete_product(self, shop: str, guid: str) -> None:
+        """E6: gone for good."""
+        with self.store.transaction():
+            self.own_product(shop, guid)
+            self.store.delete_product(guid)
+        with self._lock:
+            self._views.pop(guid, None)
+
+    def _save(self, row: ProductRow) -> None:
+        row.revision += 1
+        row.updated = now_iso()
+        self.store.save_product(row)
+
+    # -- tags ------------------------------------------------------------
+
+    def known_tag_guids(self, shop: str) -> set[str]:
+        return {tag.guid for tag in self.store.visible_tags(shop)}
+
+    def tag_objects(self, shop: str, tags: list[TagRow]) -> list[dict[str, Any]]:
+        links = self.store.tag_links(shop)
+        children = children_by_parent(self.store.visible_tags(shop))
+        return [tag_object(tag, children.get(tag.guid, []), links.get(tag.guid, [])) for tag in tags]
+
+    def visible_tag(self, shop: str, guid: str) -> TagRow:
+        tag = self.store.get_tag(guid)
+        if tag is None or (tag.type != "category" and tag.owner != shop):
+            raise ApiError(404, f"Tag {guid} not found")
+        return tag
+
+    def create_tag(self, shop: str, name: str, tag_type: str) -> dict[str, Any]:
+        """E9/E10; the store raises TagExists on a duplicate (owner, type, name)."""
+        guid = variant_tag_guid(shop, tag_type, name)
+        tag = TagRow(guid=guid, owner=shop, type=tag_type, name=name, parent_guid=guid)
+        self.store.insert_tag(tag)
+        return tag_object(tag, [], [])
+
+    def delete_tag(self, shop: str, guid: str) -> None:
+        """E11: the tag goes, and so does its guid from every product carrying it."""
+        with self.store.transaction():
+            tag = self.store.get_tag(guid)
+            if tag is None or tag.type == "category" or tag.owner != shop:
+                raise ApiError(404, f"Tag {guid} not found among the shop's tags")
+            for product_guid in self.store.product_guids_with_tag(tag.guid):
+                self._set_tag(self.own_product(shop, product_guid), tag.guid, present=False)
+            self.store.delete_tag(tag.guid)
+
+    def change_product_tags(self, shop: str, guid: str, add: list[str], delete: list[str]) -> dict[str, Any]:
+        """E12: add the tag to `add`, remove it from `delete`; all or nothing."""
+        with self.store.transaction():
+            tag = self.visible_tag(shop, guid)
+            rows = self._products_for_tagging(shop, {"add": add, "delete": delete})
+            for product_guid in add:
+                self._set_tag(rows[product_guid.lower()], tag.guid, present=True)
+            for product_guid in delete:
+                self._set_tag(rows[product_guid.lower()], tag.guid, present=False)
+        return self.tag_objects(shop, [tag])[0]
+
+    def _products_for_tagging(self, shop: str, lists: dict[str, list[str]]) -> dict[str, ProductRow]:
+        wanted = {g.lower() for guids in lists.values() for g in guids}
+        rows = {row.guid: row for row in self.store.products_by_guid(sorted(wanted)) if row.owner == shop}
+        problems = [Problem(f"{name}[{i}]", f"unknown product {g}")
+                    for name, guids in lists.items() for i, g in enumerate(guids) if g.lower() not in rows]
+        if problems:
+            raise ValidationFailed(problems)
+        return rows
+
+    def _set_tag(self, row: ProductRow, tag_guid: str, present: bool) -> None:
+        guids = [g for g in row.doc.get("tag_guids") or [] if g != tag_guid]
+        if present:
+            guids.append(tag_guid)
+        if guids != (row.doc.get("tag_guids") or []):
+            row.doc = {**row.doc, "tag_guids": guids}
+            self._save(row)

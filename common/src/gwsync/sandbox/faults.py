@@ -1,0 +1,144 @@
+"""Fault injection for the sandbox: latency, 429, 5xx and responses lost after commit.
+
+Counts ("the next N requests") are deterministic and preferred in tests;
+rates draw from a seeded RNG so a run can be repeated. `fail_paths` (a
+regular expression searched in the request path) narrows every fault to the
+matching requests. Everything is guarded by one lock: the server is threaded.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+DROP_MODES = ("reset", "504")
+
+
+@dataclass
+class FaultSettings:
+    latency: float = 0.0  # seconds added before each matching request
+    error_rate: float = 0.0  # fraction answered `error_status` before doing anything
+    fail_next: int = 0  # the next N matching requests answered `error_status`
+    error_status: int = 500
+    throttle_rate: float = 0.0  # fraction answered 429
+    throttle_next: int = 0  # the next N matching requests answered 429
+    retry_after: int = 1  # Retry-After seconds sent with a 429
+    drop_rate: float = 0.0  # fraction of successful writes whose answer is lost after commit
+    drop_next: int = 0  # the next N successful writes (E1, PUT) whose answer is lost
+    drop_mode: str = "reset"  # "reset": the connection breaks; "504": a Gateway Timeout
+    fail_paths: str | None = None  # regex; when set, only matching paths get faults
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Injection:
+    """What to answer instead of serving a request."""
+
+    kind: str  # "throttle" or "error"
+    status: int
+    headers: dict[str, str]
+
+
+class Faults:
+    """Thread-safe fault settings; change them with `configure` or POST /_sandbox/faults."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._lock = threading.Lock()
+        self._settings = FaultSettings()
+        self._rng = random.Random()
+        self._pattern: re.Pattern[str] | None = None
+        self.configure(**settings)
+
+    def configure(self, **settings: Any) -> FaultSettings:
+        """Replace every setting: anything not given goes back to its default."""
+        new = FaultSettings(**_checked(settings))
+        with self._lock:
+            self._settings = new
+            self._rng = random.Random(new.seed)
+            self._pattern = re.compile(new.fail_paths) if new.fail_paths else None
+            return FaultSettings(**asdict(new))
+
+    def update(self, **settings: Any) -> FaultSettings:
+        """Change only the given settings."""
+        with self._lock:
+            current = asdict(self._settings)
+        current.update(settings)
+        return self.configure(**current)
+
+    def reset(self) -> None:
+        self.configure()
+
+    def settings(self) -> FaultSettings:
+        with self._lock:
+            return FaultSettings(**asdict(self._settings))
+
+    def _applies(self, path: str) -> bool:
+        return self._pattern is None or bool(self._pattern.search(path))
+
+    def latency_for(self, path: str) -> float:
+        with self._lock:
+            return self._settings.latency if self._applies(path) else 0.0
+
+    def before_request(self, path: str) -> Injection | None:
+        """A 429 or an error to answer before the request is served, or None."""
+        with self._lock:
+            s = self._settings
+            if not self._applies(path):
+                return None
+            if self._take("throttle_next") or self._draw(s.throttle_rate):
+                return Injection("throttle", 429, {"Retry-After": str(s.retry_after)})
+            if self._take("fail_next") or self._draw(s.error_rate):
+                return Injection("error", s.error_status, {})
+            return None
+
+    def drop_after_commit(self, path: str) -> str | None:
+        """The drop mode when this committed write's answer must be lost, else None."""
+        with self._lock:
+            if not self._applies(path):
+                return None
+            if self._take("drop_next") or self._draw(self._settings.drop_rate):
+                return self._settings.drop_mode
+            return None
+
+    def _take(self, counter: str) -> bool:
+        left = getattr(self._settings, counter)
+        if left > 0:
+            setattr(self._settings, counter, left - 1)
+            return True
+        return False
+
+    def _draw(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+
+def _checked(settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate settings coming from a test or from JSON; ValueError names the bad one."""
+    known = {f.name: f for f in fields(FaultSettings)}
+    unknown = set(settings) - set(known)
+    if unknown:
+        raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
+    for name in ("error_rate", "throttle_rate", "drop_rate"):
+        value = settings.get(name, 0.0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a number from 0 to 1")
+    for name in ("fail_next", "throttle_next", "drop_next", "retry_after"):
+        value = settings.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer")
+    latency = settings.get("latency", 0.0)
+    if not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0:
+        raise ValueError("latency must be a non-negative number of seconds")
+    status = settings.get("error_status", 500)
+    if not isinstance(status, int) or not 500 <= status <= 599:
+        raise ValueError("error_status must be a 5xx status")
+    if settings.get("drop_mode", "reset") not in DROP_MODES:
+        raise ValueError(f"drop_mode must be one of {', '.join(DROP_MODES)}")
+    if settings.get("fail_paths"):
+        try:
+            re.compile(settings["fail_paths"])
+        except re.error as exc:
+            raise ValueError(f"fail_paths is not a regular expression: {exc}") from exc
+    return settings

@@ -1,0 +1,86 @@
+"""A sandbox Gateway, a state dir and a connector config wired together, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from ..cli import build_cli
+from ..config import Resolved
+from ..connector import Connector
+from ..gateway.client import GatewayClient
+from ..report import Report
+from ..runner import run_import
+from ..sandbox import start_in_thread
+from ..sandbox.tools import WRITE_ROUTES
+
+
+class Harness:
+    """Everything a connector test needs around the connector: Gateway, state, config, CLI."""
+
+    def __init__(self, connector_cls: type[Connector], connector_config: Mapping[str, Any],
+                 workdir: Path, *, sandbox_latency: float = 0.0) -> None:
+        self.connector_cls = connector_cls
+        self.connector_config = dict(connector_config)
+        self.workdir = workdir
+        self.state_dir = workdir / "state"
+        self.shop_guid = str(uuid.uuid4())
+        self.signing_key = base64.b64encode(secrets.token_bytes(32)).decode()
+        self.sandbox = start_in_thread(workdir / "gateway.sqlite", shops={self.shop_guid: self.signing_key})
+        if sandbox_latency:
+            self.sandbox.faults.update(latency=sandbox_latency)
+        self.gateway = GatewayClient(self.sandbox.url, self.shop_guid, base64.b64decode(self.signing_key))
+
+    @property
+    def faults(self) -> Any:
+        return self.sandbox.faults
+
+    def config(self, **overrides: Any) -> Resolved:
+        values = {"gateway_url": self.sandbox.url, "shop_guid": self.shop_guid,
+                  "signing_key": self.signing_key, "state_dir": self.state_dir, "category_map": None,
+                  **self.connector_config, **overrides}
+        return Resolved(values)
+
+    def run(self, **kwargs: Any) -> Report:
+        return run_import(self.connector_cls, self.config(), **kwargs)
+
+    def products(self, include_archived: bool = False) -> list[dict]:
+        return list(self.gateway.query([], include_archived=include_archived))
+
+    def writes(self) -> int:
+        """Requests the sandbox has served on routes that change the catalog."""
+        counters = self.sandbox.store.counters()
+        return sum(c["requests"] for route, c in counters.items() if route in WRITE_ROUTES)
+
+    def env(self, connector_config: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Environment for the CLI: every setting by its env var name."""
+        config = self.connector_config if connector_config is None else connector_config
+        by_key = {s.key: s.env for s in self.connector_cls.settings}
+        env = {"GATEWAY_URL": self.sandbox.url, "GATEWAY_SHOP_GUID": self.shop_guid,
+               "GATEWAY_SIGNING_KEY": self.signing_key, "GATEWAY_SYNC_STATE_DIR": str(self.state_dir)}
+        env.update({by_key[k]: str(v) for k, v in config.items() if k in by_key and v is not None})
+        return env
+
+    def cli(self, args: list[str], env: Mapping[str, str] | None = None, input: str = "") -> Result:
+        clean = {k: None for k in os.environ if k.startswith(("GATEWAY_",)) or
+                 k in {s.env for s in self.connector_cls.settings}}
+        runner = CliRunner()
+        return runner.invoke(build_cli(self.connector_cls), args, env={**clean, **(env or self.env())},
+                             input=input, catch_exceptions=False)
+
+    def close(self) -> None:
+        self.gateway.close()
+        self.sandbox.stop()
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

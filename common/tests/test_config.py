@@ -1,0 +1,75 @@
+import io
+from pathlib import Path
+
+import pytest
+
+from gwsync.config import Answers, resolve
+from gwsync.connector import Setting
+from gwsync.errors import ConfigError
+
+SETTINGS = (
+    Setting("url", "SHOP_URL", "Shop URL", kind="url"),
+    Setting("login", "SHOP_LOGIN", "Login", credential=True),
+    Setting("password", "SHOP_PASSWORD", "Password", secret=True, credential=True),
+    Setting("pages", "SHOP_PAGES", "Pages", kind="int", required=False, default="3"),
+)
+KEY = "a2V5LWZvci10ZXN0cy1vbmx5LWEyMy1ieXRlcy0xMjM0NQ=="
+GUID = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+class Pipe(io.StringIO):
+    def isatty(self):
+        return False
+
+
+def test_piped_answers_come_in_the_documented_order(capsys):
+    stdin = Pipe(f"{KEY}\n{GUID}\nshop-login\nshop-pass\n")
+    env = {"GATEWAY_URL": "https://gateway.example", "SHOP_URL": "https://shop.example/"}
+    got = resolve(SETTINGS, {}, {}, Answers(stdin), environ=env)
+    assert (got["signing_key"], got["shop_guid"], got["login"], got["password"]) == (
+        KEY, GUID, "shop-login", "shop-pass")
+    assert got["url"] == "https://shop.example" and got["pages"] == 3
+    assert "shop-pass" not in capsys.readouterr().err
+
+
+def test_flag_beats_env_beats_file():
+    env = {"SHOP_URL": "https://env.example", "SHOP_LOGIN": "env-login", "SHOP_PASSWORD": "p" * 8,
+           "GATEWAY_URL": "sandbox"}
+    got = resolve(SETTINGS, {"url": "https://flag.example"}, {"login": "file-login", "pages": 9},
+                  Answers(Pipe("")), environ=env)
+    assert got["url"] == "https://flag.example" and got["login"] == "env-login" and got["pages"] == 9
+
+
+def test_missing_value_with_nothing_to_answer_names_the_variable():
+    with pytest.raises(ConfigError, match="SHOP_LOGIN"):
+        resolve(SETTINGS, {}, {}, Answers(Pipe("")), environ={"GATEWAY_URL": "sandbox",
+                                                              "SHOP_URL": "https://s.example"})
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"GATEWAY_URL": "ftp://x.example"}, "GATEWAY_URL"),
+    ({"SHOP_URL": "shop.example"}, "SHOP_URL"),
+    ({"SHOP_PAGES": "many"}, "SHOP_PAGES"),
+])
+def test_bad_values_name_the_setting(env, name):
+    base = {"GATEWAY_URL": "sandbox", "SHOP_URL": "https://s.example", "SHOP_LOGIN": "l",
+            "SHOP_PASSWORD": "secret-value"}
+    with pytest.raises(ConfigError, match=name):
+        resolve(SETTINGS, {}, {}, Answers(Pipe("")), environ={**base, **env})
+
+
+def test_dry_run_without_gateway_uses_the_embedded_sandbox():
+    env = {"SHOP_URL": "https://s.example", "SHOP_LOGIN": "l", "SHOP_PASSWORD": "secret-value"}
+    got = resolve(SETTINGS, {}, {}, Answers(Pipe("")), dry_run=True, environ=env)
+    assert got["gateway_url"] == "sandbox" and got["signing_key"] is None
+
+
+def test_unreadable_config_file_is_a_config_error(tmp_path: Path):
+    from gwsync.config import load_config_file
+
+    bad = tmp_path / "c.toml"
+    bad.write_text("this is = = not toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config_file(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config_file(tmp_path / "missing.toml")

@@ -1,0 +1,79 @@
+"""Streaming CSV: bytes -> decoded lines -> rows, with the delimiter and encoding worked out.
+
+Encodings: `utf-8` (a BOM is dropped), `cp1250` (Windows ERP exports), or `auto`:
+UTF-8 until a line is not valid UTF-8, then cp1250 from that line on (Polish
+cp1250 text is practically never valid UTF-8, so the switch is safe, and it
+works on a stream without reading the file twice).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from .errors import FeedError
+
+ENCODINGS = ("utf-8", "cp1250", "auto")
+DELIMITERS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t"}
+_BOM = "\ufeff"
+MAX_LINE = 16 * 1024 * 1024  # long HTML descriptions fit; a file without line breaks does not
+csv.field_size_limit(MAX_LINE)
+
+
+def normalise_encoding(value: str | None) -> str:
+    name = (value or "utf-8").strip().lower().replace("_", "-")
+    name = {"utf8": "utf-8", "utf-8-sig": "utf-8", "windows-1250": "cp1250", "win1250": "cp1250"}.get(name, name)
+    if name not in ENCODINGS:
+        raise FeedError(f"FEED_CSV_ENCODING: {value!r} is not supported; use utf-8, cp1250 or auto")
+    return name
+
+
+def normalise_delimiter(value: str | None) -> str | None:
+    """None means: detect from the header line."""
+    if value is None or value.strip().lower() in ("", "auto"):
+        return None
+    key = value if value == "\t" else value.strip().lower()
+    if key not in DELIMITERS:
+        raise FeedError(f"FEED_CSV_DELIMITER: {value!r} is not supported; use ;  ,  tab or auto")
+    return DELIMITERS[key]
+
+
+def decode_lines(stream: BinaryIO, encoding: str, where: str) -> Iterator[str]:
+    current = "utf-8" if encoding == "auto" else encoding
+    for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b""), start=1):
+        if len(raw) > MAX_LINE:
+            raise FeedError(f"CSV {where}: line {number} is longer than 16 MB; is this a CSV file?")
+        try:
+            line = raw.decode(current)
+        except UnicodeDecodeError:
+            if encoding != "auto":
+                raise FeedError(f"CSV {where}: line {number} is not {encoding.upper()}; "
+                                "set FEED_CSV_ENCODING to cp1250 or auto") from None
+            current = "cp1250"
+            line = raw.decode(current, errors="replace")
+        yield line[1:] if number == 1 and line.startswith(_BOM) else line
+
+
+def detect_delimiter(header: str) -> str:
+    """The most frequent of ; , and tab in the header line (comma when none)."""
+    counts = {d: header.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def iter_rows(stream: BinaryIO, encoding: str, delimiter: str | None,
+              where: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) from the header row on; the header comes first."""
+    lines = decode_lines(stream, encoding, where)
+    first = next(lines, None)
+    if first is None:
+        raise FeedError(f"CSV {where}: the file is empty (expected a header row)")
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter or detect_delimiter(first))
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise FeedError(f"CSV {where}: unreadable at line {reader.line_num}: {exc}") from None

@@ -1,0 +1,187 @@
+"""A local stand-in for a vendor's feed: a Google Merchant file served over loopback HTTP.
+
+`FeedFake` implements `gwsync.testing.fake.FakePlatform`. The feed sits behind
+Basic auth (so "bad credentials" is a wrong password); its images are of both
+kinds a feed can have: absolute public URLs (`PUBLIC`, copied by the Gateway) and
+references relative to the feed, behind the same auth (`AUTH`, fetched by us).
+Every change rewrites the file, as a vendor's export would.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from gwsync.testing.fake import serve
+from werkzeug.wrappers import Request, Response
+
+COLOURS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 70), "black": (25, 25, 25)}
+
+
+def png(rgb: tuple[int, int, int], size: int = 48, accent: tuple[int, int, int] = (245, 245, 245)) -> bytes:
+    """A small valid PNG: diagonal stripes of two colours (distinct bytes per colour)."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes(accent if (x + y) % 12 < 3 else rgb) for x in range(size))
+        for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+@dataclass(frozen=True)
+class FakeItem:
+    item_id: str
+    title: str
+    price: Decimal
+    quantity: int
+    group: str | None = None
+    size: str | None = None
+    image: str | None = None  # absolute URL or a reference relative to the feed
+
+
+class FeedFake:
+    USERNAME = "vendor"
+    PASSWORD = "feed-pass-8h2k"
+    FEED_PATH = "/feeds/products.xml"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.url = ""  # set once the server runs
+        self.items: list[FakeItem] = []
+        self.served: list[str] = []  # paths requested, for assertions
+        self._next_id = 1
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[FeedFake]:
+        with tempfile.TemporaryDirectory(prefix="feed-fake-") as folder:
+            fake = cls(Path(folder))
+            with serve(fake.app) as server:
+                fake.url = server.url
+                fake.seed(6)
+                yield fake
+
+    # --- FakePlatform -------------------------------------------------------------
+    def config(self) -> dict[str, str]:
+        return {"source": self.url + self.FEED_PATH, "username": self.USERNAME, "password": self.PASSWORD}
+
+    def bad_config(self) -> dict[str, str]:
+        return {**self.config(), "password": "wrong-" + self.PASSWORD}
+
+    def secrets(self) -> list[str]:
+        return [self.PASSWORD]
+
+    def seed(self, products: int) -> None:
+        """Every third product is a group of three sizes; images alternate public and private."""
+        self.items = []
+        for number in range(1, products + 1):
+            if number % 3 == 0:
+                self.items += [self._item(f"Bluza {number} {size}", group=f"G{number}", size=size)
+                               for size in ("S", "M", "L")]
+            else:
+                self.items.append(self._item(f"Kubek {number}"))
+        self._write()
+
+    def expected_items(self) -> int:
+        return len(self.items)  # one Gateway product per sellable item, grouped or not
+
+    def change_price(self) -> tuple[str, str | None]:
+        index, item = self._find(grouped=False)
+        self.items[index] = replace(item, price=item.price + 10)
+        self._write()
+        return item.item_id, None
+
+    def change_stock(self) -> tuple[str, str | None]:
+        index, item = self._find(grouped=True)
+        self.items[index] = replace(item, quantity=item.quantity + 5)
+        self._write()
+        return (item.group or item.item_id), (item.item_id if item.group else None)
+
+    def add_product(self) -> str:
+        item = self._item("Nowy kubek")
+        self.items.append(item)
+        self._write()
+        return item.item_id
+
+    def remove_product(self) -> str:
+        index, item = self._find(grouped=False, last=True)
+        del self.items[index]
+        self._write()
+        return item.item_id
+
+    # --- the feed file ----------------------------------------------------------
+    def _item(self, title: str, group: str | None = None, size: str | None = None) -> FakeItem:
+        number = self._next_id
+        self._next_id += 1
+        colour = list(COLOURS)[number % len(COLOURS)]
+        image = f"{self.url}/public/{colour}.png" if number % 2 else f"private/{colour}.png"
+        return FakeItem(f"SKU-{number}", title, Decimal(10 + number) + Decimal("0.99"), number % 7 + 1,
+                        group, size, image)
+
+    def _find(self, grouped: bool, last: bool = False) -> tuple[int, FakeItem]:
+        order = range(len(self.items) - 1, -1, -1) if last else range(len(self.items))
+        for index in order:
+            if (self.items[index].group is not None) == grouped:
+                return index, self.items[index]
+        return self._find(not grouped, last)
+
+    def _write(self) -> None:
+        text = rss(*(_item_xml(item) for item in self.items))
+        target = self.folder / "products.xml"
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)  # a reader never sees half a file
+
+    # --- HTTP ---------------------------------------------------------------------
+    @Request.application
+    def app(self, request: Request) -> Response:
+        self.served.append(request.path)
+        public = request.path.startswith("/public/")
+        if not public and not self._authorised(request):
+            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="feed"'})
+        if request.path == self.FEED_PATH:
+            return Response((self.folder / "products.xml").read_bytes(), 200, content_type="application/xml")
+        name = request.path.rsplit("/", 1)[-1].removesuffix(".png")
+        if request.path.startswith(("/public/", "/feeds/private/")) and name in COLOURS:
+            return Response(png(COLOURS[name]), 200, content_type="image/png")
+        return Response("Not found", 404)
+
+    def _authorised(self, request: Request) -> bool:
+        auth = request.authorization
+        return bool(auth and auth.username == self.USERNAME and auth.password == self.PASSWORD)
+
+
+def rss_item(**fields: str | list[str] | None) -> str:
+    """An RSS <item>; keys are Google attribute names (g: is added except for the RSS ones)."""
+    parts = []
+    for name, value in fields.items():
+        tag = name if name in ("title", "description", "link") else f"g:{name}"
+        for text in value if isinstance(value, list) else [value]:
+            if text:
+                parts.append(f"<{tag}>{escape(text)}</{tag}>")
+    return "<item>" + "".join(parts) + "</item>\n"
+
+
+def rss(*items: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+            'xmlns:g="http://base.google.com/ns/1.0"><channel><title>Feed</title>\n'
+            + "".join(items) + "</channel></rss>\n")
+
+
+def _item_xml(item: FakeItem) -> str:
+    return rss_item(id=item.item_id, title=item.title, description=f"{item.title}: opis",
+                    price=f"{item.price} PLN", availability="in_stock", quantity=str(item.quantity),
+                    image_link=item.image, item_group_id=item.group, size=item.size,
+                    product_type="Dom i ogród > Kuchnia i jadalnia")

@@ -1,0 +1,5 @@
+"""gateway-sync connector for IAI / IdoSell Shop (Admin API, `products/products/search`)."""
+
+from .connector import IaiConnector
+
+__all__ = ["IaiConnector"]

@@ -1,0 +1,217 @@
+"""The only module that knows IdoSell's Admin API over HTTP.
+
+Reads only, in bulk: `POST products/products/search` in pages of 100 with a limited
+`returnElements`, `GET sizes/sizes` for size names. Every answer goes through
+`_decode`, which turns IdoSell's ways of failing into one line saying what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from gwsync.errors import AuthError, CannotRun, HttpError
+from gwsync.http import HttpClient, excerpt, http_error, looks_like_firewall
+
+from .pagination import PAGE_LIMIT, PagePaginator
+
+log = logging.getLogger(__name__)
+
+SEARCH = "products/products/search"
+SIZES = "sizes/sizes"
+
+# What the mapping reads, and nothing else (names from the Admin API spec, see README).
+PRODUCT_ELEMENTS = (
+    "lang_data", "code", "vat", "retail_price", "currency", "visible", "shops",
+    "category_name", "producer_name", "pictures", "sizes", "sizes_attributes",
+    "quantities", "version_data", "modification_time", "quantity_changed_time",
+)
+# For the removed-products check: who was removed, and which group they were in.
+REMOVED_ELEMENTS = ("version_data", "modification_time")
+
+FAULT_OK, FAULT_AUTH, FAULT_EMPTY, FAULT_BLOCKED = 0, 1, 2, 5
+
+KEY_HELP = ("create one in the IdoSell panel under Administracja > API > "
+            "Klucze dostępowe do Admin API and set IAI_API_KEY")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """`productDate` filter: IdoSell compares whole days (a time part is dropped)."""
+
+    begin: date
+    end: date
+    mode: str = "modified_and_quantity_changed"
+
+    def with_mode(self, mode: str) -> DateWindow:
+        return replace(self, mode=mode)
+
+    def as_param(self) -> dict[str, str]:
+        return {"productDateMode": self.mode, "productDateBegin": self.begin.isoformat(),
+                "productDateEnd": self.end.isoformat()}
+
+
+class IaiClient:
+    def __init__(self, http: HttpClient, *, language: str = "pol") -> None:
+        self.http = http
+        self.language = language
+        self.pages_read = 0
+
+    # -- products ---------------------------------------------------------
+
+    def search_page(self, params: dict[str, Any], page: int, limit: int = PAGE_LIMIT) -> dict | None:
+        """One page of `products/products/search`; None when IdoSell says "empty result"."""
+        body = {"params": {**params, "resultsPage": page, "resultsLimit": limit}}
+        response = self.http.post(SEARCH, json=body, idempotent=True)
+        return self._decode(response, f"IdoSell {SEARCH} page {page}")
+
+    def iter_pages(self, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        paginator = PagePaginator(lambda page: self.search_page(params, page), what=f"IdoSell {SEARCH}")
+        try:
+            yield from paginator
+        finally:
+            self.pages_read += paginator.pages
+
+    def iter_products(self, *, status: str = "active", window: DateWindow | None = None,
+                      ids: Iterable[int] | None = None,
+                      elements: Iterable[str] = PRODUCT_ELEMENTS) -> Iterator[dict[str, Any]]:
+        """Every product matching the filters, page by page, in id order."""
+        params: dict[str, Any] = {
+            "returnProducts": status,
+            "returnElements": list(elements),
+            "productSearchingLangId": self.language,
+            "alwaysReturnProductShopSizesAttributes": True,
+            "skipDefaultProduct": "y",
+            "ordersBy": [{"elementName": "id", "sortDirection": "ASC"}],
+        }
+        if window is not None:
+            params["productDate"] = window.as_param()
+        if ids is not None:
+            # A list of objects: the dict form is silently ignored by the real API.
+            params["productParams"] = [{"productId": int(i)} for i in ids]
+        for page in self.iter_pages(params):
+            yield from page
+
+    def products_by_ids(self, ids: Iterable[int], elements: Iterable[str] = PRODUCT_ELEMENTS
+                        ) -> Iterator[dict[str, Any]]:
+        """Products by id, 100 ids per search (ids that do not exist are simply absent)."""
+        pending = sorted({int(i) for i in ids})
+        for start in range(0, len(pending), PAGE_LIMIT):
+            yield from self.iter_products(ids=pending[start:start + PAGE_LIMIT], elements=elements)
+
+    def count_products(self) -> int:
+        body = self.search_page({"returnProducts": "active", "returnElements": ["code"],
+                                 "skipDefaultProduct": "y"}, 0, limit=1)
+        if body is None:
+            return 0
+        try:
+            return int(body.get("resultsNumberAll") or 0)
+        except (TypeError, ValueError):
+            return len(body.get("results") or [])
+
+    # -- lookups ----------------------------------------------------------
+
+    def size_groups(self) -> list[dict[str, Any]]:
+        """Size groups with their sizes (for the size group's name and the shop's size names).
+
+        A key without rights for this gate still imports (size names then come from the
+        product records), so a 403 here is logged and answered with an empty list.
+        """
+        response = self.http.get(SIZES, params={"languages": self.language})
+        if response.status_code == 403 and not looks_like_firewall(response):
+            log.warning("IdoSell %s: no rights for the sizes gate; using size names from products", SIZES)
+            return []
+        body = self._decode(response, f"IdoSell {SIZES}")
+        if body is None:
+            return []
+        for key in ("size_groups", "sizesGroups", "results"):
+            groups = body.get(key)
+            if isinstance(groups, list):
+                return groups
+        return []
+
+    # -- errors -----------------------------------------------------------
+
+    def _decode(self, response: requests.Response, what: str) -> dict | None:
+        status = response.status_code
+        reason = _fault_text(response)
+        if status == 401:
+            raise AuthError(f"IdoSell refused the API key (HTTP 401{reason}): {KEY_HELP}")
+        if status == 403:
+            if looks_like_firewall(response):
+                raise CannotRun(f"{what}: HTTP 403 with an HTML page: a firewall or the key's IP "
+                                "restriction blocks this machine; allow its IP for the API key in the panel")
+            raise AuthError(f"The IdoSell API key lacks rights (HTTP 403{reason}): give the key read "
+                            "access to the PIM (products) gateway in Administracja > API")
+        if status == 404 or (status < 400 and not _is_json(response)):
+            raise CannotRun(f"{what}: {self._base()} does not answer as an IdoSell Admin API "
+                            f"(HTTP {status}): set IAI_URL to the shop panel's address, "
+                            "e.g. https://clientNNNN.idosell.com")
+        if status >= 400:
+            raise http_error(response, what)
+        try:
+            body = response.json()
+        except ValueError:
+            raise CannotRun(f"{what}: the answer is not JSON: check IAI_URL") from None
+        if not isinstance(body, dict):
+            raise HttpError(f"{what}: unexpected answer: {excerpt(response)}", status=status)
+        fault = _fault(body)
+        if fault is None or fault[0] == FAULT_OK:
+            return body
+        code, text = fault
+        if code == FAULT_EMPTY:
+            return None
+        if code == FAULT_AUTH:
+            raise AuthError(f"IdoSell refused the API key (faultCode 1: {text}): {KEY_HELP}")
+        if code == FAULT_BLOCKED:
+            raise CannotRun(f"IdoSell: the shop's API is blocked (faultCode 5: {text}); "
+                            "settle the shop's invoices with IdoSell")
+        if body.get("results"):
+            log.warning("%s: faultCode %s (%s) with results; using the results", what, code, text)
+            return body
+        raise HttpError(f"{what}: IdoSell error faultCode {code}: {text}", status=status,
+                        body=excerpt(response))
+
+    def _base(self) -> str:
+        parts = urlsplit(self.http.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_json(response: requests.Response) -> bool:
+    content_type = response.headers.get("Content-Type", "").lower()
+    if "json" in content_type:
+        return True
+    text = response.text.lstrip()[:1]
+    return text in ("{", "[")
+
+
+def _fault(body: dict[str, Any]) -> tuple[int, str] | None:
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        errors = errors[0] if errors else None
+    if not isinstance(errors, dict) or "faultCode" not in errors:
+        return None
+    try:
+        code = int(errors.get("faultCode"))
+    except (TypeError, ValueError):
+        return None
+    return code, str(errors.get("faultString") or "").strip()
+
+
+def _fault_text(response: requests.Response) -> str:
+    """`: <message>` from X-Error or the JSON fault, for one-line errors."""
+    message = response.headers.get("X-Error", "").strip()
+    if not message:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        fault = _fault(data) if isinstance(data, dict) else None
+        message = fault[1] if fault else ""
+    return f": {message[:200]}" if message else ""

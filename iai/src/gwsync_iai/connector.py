@@ -1,0 +1,256 @@
+"""IAI / IdoSell Shop connector: settings, shop identity, check and (incremental) read."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from gwsync.connector import Connector, ReadContext, Setting
+from gwsync.errors import ConfigError
+from gwsync.http import RateLimiter
+from gwsync.models import Item, Product, Seen, Skipped
+
+from .client import REMOVED_ELEMENTS, DateWindow, IaiClient
+from .mapping import (
+    Options,
+    SizeCatalog,
+    change_time,
+    map_unit,
+    product_id,
+    version_members,
+    version_parent,
+)
+
+log = logging.getLogger(__name__)
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The cursor is the newest change time a read saw, moved back by the read's duration
+# plus this margin: a product saved while a read was paging can carry an older time
+# than the newest one that read saw. Re-reading the overlap costs payload only;
+# unchanged products cause no Gateway write.
+MARGIN = timedelta(seconds=60)
+
+
+class IaiConnector(Connector):
+    platform = "iai"
+    title = "IAI / IdoSell"
+    settings = (
+        Setting("url", "IAI_URL", "IdoSell panel URL, e.g. https://clientNNNN.idosell.com", kind="url"),
+        Setting("api_key", "IAI_API_KEY", "IdoSell Admin API key (X-API-KEY)", secret=True, credential=True),
+        Setting("stocks", "IAI_STOCKS", "Warehouse ids whose stock counts, comma-separated, or 'all'",
+                required=False, default="all"),
+        Setting("unknown_stock", "IAI_UNKNOWN_STOCK",
+                "Stock sent for a size whose warehouses report only 'unknown' (-1)",
+                required=False, default="0", kind="int"),
+        Setting("language", "IAI_LANGUAGE", "Language of names and descriptions (ISO 639-3, e.g. pol)",
+                required=False, default="pol"),
+        Setting("shop_id", "IAI_SHOP_ID", "Shop id in a multi-shop panel (prices and visibility of that shop)",
+                required=False, kind="int"),
+        Setting("api_version", "IAI_API_VERSION", "Admin API version in the URL (/api/admin/v<N>/)",
+                required=False, default="8", kind="int"),
+    )
+
+    def __init__(self, config: dict[str, Any], stats: Any = None) -> None:
+        super().__init__(config, stats)
+        url = str(self.config["url"]).strip().rstrip("/")
+        for suffix in ("/api/admin", "/api"):  # tolerate a pasted API URL
+            cut = url.lower().find(suffix)
+            if cut > 0:
+                url = url[:cut]
+        self.base_url = url
+        self.api_version = _int(self.config.get("api_version"), "api_version", 8)
+        self.options = Options(
+            language=str(self.config.get("language") or "pol").strip(),
+            stock_ids=_stock_ids(self.config.get("stocks")),
+            unknown_stock=max(_int(self.config.get("unknown_stock"), "unknown_stock", 0), 0),
+            shop_id=_int(self.config.get("shop_id"), "shop_id", None),
+            base_url=url + "/",
+        )
+        http = self.http(f"{url}/api/admin/v{self.api_version}/",
+                         headers={"X-API-KEY": str(self.config["api_key"]), "Accept": "application/json"},
+                         limiter=RateLimiter(5, 5))
+        self.client = IaiClient(http, language=self.options.language)
+        self._http = http
+
+    @property
+    def shop(self) -> str:
+        parts = urlsplit(self.base_url)
+        return (parts.netloc.lower() + parts.path.rstrip("/")) or self.base_url
+
+    def check(self) -> str:
+        count = self.client.count_products()
+        return f"IdoSell {self.shop}: {count} products readable with this API key (Admin API v{self.api_version})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- read --------------------------------------------------------------
+
+    def read(self, ctx: ReadContext) -> Iterator[Item]:
+        started = time.monotonic()
+        catalog = SizeCatalog.from_groups(self.client.size_groups(), self.options.language)
+        since = None if ctx.full else _parse_cursor(ctx.cursor)
+        newest = [""]
+
+        def track(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for record in records:
+                newest[0] = max(newest[0] or "", change_time(record))
+                yield record
+
+        if since is None:
+            assembler = GroupAssembler(self.client, catalog, self.options)
+            yield from assembler.feed(track(self.client.iter_products()))
+            yield from assembler.finish(track)
+        else:
+            yield from self._read_changes(ctx, since, catalog, track)
+        ctx.new_cursor = _next_cursor(since, newest[0], time.monotonic() - started)
+        ctx.notes.append(f"IdoSell: {self.client.pages_read} search pages read")
+
+    def _read_changes(self, ctx: ReadContext, since: datetime, catalog: SizeCatalog, track) -> Iterator[Item]:
+        # IdoSell filters whole days: ask from the cursor's day, keep what changed since it.
+        window = DateWindow(begin=since.date(), end=max(date.today(), since.date()) + timedelta(days=1))
+        threshold = since.strftime(TIME_FORMAT)
+        # 1. Removed since the cursor (trash, deleted): not Seen, so the engine archives
+        #    them; their version siblings are re-read because their group changed.
+        removed: set[int] = set()
+        siblings: set[int] = set()
+        for status in ("in_trash", "deleted"):
+            for record in self.client.iter_products(status=status, window=window.with_mode("modified"),
+                                                    elements=REMOVED_ELEMENTS):
+                removed.add(product_id(record))
+                siblings.update(version_members(record))
+        # 2. Changed (modified or stock changed) since the cursor, re-filtered to the second.
+        changed = (r for r in self.client.iter_products(window=window) if change_time(r) >= threshold)
+        assembler = GroupAssembler(self.client, catalog, self.options, removed=removed)
+        yield from assembler.feed(track(changed))
+        assembler.want(siblings - removed)
+        yield from assembler.finish(track)
+        # 3. Everything else known still exists unchanged.
+        gone = {str(i) for i in removed}
+        for known in sorted(ctx.known_product_ids):
+            if known not in assembler.emitted and known not in gone:
+                yield Seen(product_id=known)
+
+
+class GroupAssembler:
+    """Streams records into units of work; holds version-group members until complete.
+
+    A product outside any version group is emitted at once. A group member waits until
+    every member named in `versionProductsIds` has arrived; members still missing at the
+    end are fetched by id (100 per search), and a group is emitted with what exists.
+    """
+
+    def __init__(self, client: IaiClient, catalog: SizeCatalog, options: Options,
+                 removed: Iterable[int] = ()) -> None:
+        self.client = client
+        self.catalog = catalog
+        self.options = options
+        self.removed = set(removed)
+        self.pending: dict[str, dict[int, dict[str, Any]]] = {}
+        self.expected: dict[str, set[int]] = {}
+        self.records_seen: set[int] = set()
+        self.emitted: set[str] = set()
+        self.wanted: set[int] = set()
+
+    def unit_of(self, record: dict[str, Any]) -> tuple[str, set[int]]:
+        pid = product_id(record)
+        members = {m for m in version_members(record) if m not in self.removed} | {pid}
+        if len(members) <= 1:
+            return str(pid), members
+        parent = version_parent(record)
+        return str(parent if parent in members else min(members)), members
+
+    def feed(self, records: Iterable[dict[str, Any]]) -> Iterator[Item]:
+        for record in records:
+            pid = product_id(record)
+            if pid in self.records_seen or pid in self.removed:
+                continue
+            self.records_seen.add(pid)
+            unit, members = self.unit_of(record)
+            if unit in self.emitted:
+                continue
+            if len(members) == 1:
+                yield from self._emit(unit, [record])
+                continue
+            self.pending.setdefault(unit, {})[pid] = record
+            self.expected.setdefault(unit, set()).update(members)
+            if self.expected[unit] <= set(self.pending[unit]):
+                yield from self._emit(unit, list(self.pending.pop(unit).values()))
+                self.expected.pop(unit, None)
+
+    def want(self, ids: Iterable[int]) -> None:
+        self.wanted.update(i for i in ids if i not in self.records_seen and i not in self.removed)
+
+    def finish(self, track) -> Iterator[Item]:
+        for _ in range(3):  # members of fetched members: a group rarely needs a second round
+            missing = set(self.wanted)
+            for unit, records in self.pending.items():
+                missing |= self.expected[unit] - set(records)
+            missing -= self.records_seen | self.removed
+            self.wanted.clear()
+            if not missing:
+                break
+            yield from self.feed(track(self.client.products_by_ids(missing)))
+            # ids that do not exist any more are not waited for
+            for unit in list(self.pending):
+                self.expected[unit] &= self.records_seen | set(self.pending[unit])
+                if self.expected[unit] <= set(self.pending[unit]):
+                    yield from self._emit(unit, list(self.pending.pop(unit).values()))
+                    self.expected.pop(unit, None)
+        for unit in list(self.pending):
+            yield from self._emit(unit, list(self.pending.pop(unit).values()))
+        self.expected.clear()
+
+    def _emit(self, unit: str, records: list[dict[str, Any]]) -> Iterator[Item]:
+        self.emitted.add(unit)
+        for item in map_unit(unit, records, self.catalog, self.options):
+            if isinstance(item, Skipped) and item.variant_id is None:
+                log.info("IdoSell product %s skipped: %s", item.product_id, item.reason)
+            yield item
+
+
+def _next_cursor(since: datetime | None, newest: str, elapsed: float) -> str | None:
+    """Newest change seen minus (read duration + margin); never earlier than the old cursor."""
+    seen = _parse_cursor(newest)
+    if seen is None:
+        return since.strftime(TIME_FORMAT) if since else None
+    cursor = seen - timedelta(seconds=elapsed) - MARGIN
+    if since is not None:
+        cursor = max(cursor, since)
+    return cursor.strftime(TIME_FORMAT)
+
+
+def _parse_cursor(cursor: str | None) -> datetime | None:
+    if not cursor:
+        return None
+    try:
+        return datetime.strptime(cursor[:19], TIME_FORMAT)
+    except ValueError:
+        log.warning("ignoring unreadable cursor %r: reading everything", cursor)
+        return None
+
+
+def _stock_ids(value: Any) -> frozenset[int] | None:
+    text = str(value or "all").strip().lower()
+    if text in ("", "all", "*"):
+        return None
+    try:
+        return frozenset(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"IAI_STOCKS must be 'all' or warehouse ids like '1,2' (got {value!r})") from None
+
+
+def _int(value: Any, name: str, default: int | None) -> int | None:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name} must be a whole number (got {value!r})") from None
+
+
+__all__ = ["IaiConnector", "GroupAssembler", "Product"]

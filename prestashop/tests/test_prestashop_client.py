@@ -1,0 +1,309 @@
+"""Client and connector behaviour against `responses` and the local fake webservice."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+import responses
+
+from gwsync.connector import ReadContext
+from gwsync.errors import AuthError, ConfigError, HttpError, SyncError
+from gwsync.http import CallStats, HttpClient
+from gwsync.models import Product, Seen, StockUpdate
+from gwsync_prestashop.client import PrestaShopClient, api_base, rows_of
+from gwsync_prestashop.connector import PrestaShopConnector
+from gwsync_prestashop.fake import GOOD_KEY, PrestaShopFake
+
+BASE = "https://shop.example.pl/api/"
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("https://shop.example.pl", BASE), ("https://shop.example.pl/", BASE), ("https://shop.example.pl/api", BASE),
+    ("https://shop.example.pl/api/", BASE), (" https://host/sklep ", "https://host/sklep/api/"),
+    ("https://host/sklep/api/", "https://host/sklep/api/"), ("http://host:8080/a/b/API", "http://host:8080/a/b/api/"),
+])
+def test_base_url_forms(typed, expected):
+    assert api_base(typed) == expected
+
+
+def test_base_url_must_be_http():
+    with pytest.raises(ConfigError):
+        api_base("shop.example.pl")
+
+
+def test_shop_identity_is_host_and_folder():
+    assert PrestaShopConnector({"url": "https://Shop.example.pl/sklep/api/", "api_key": GOOD_KEY}).shop == \
+        "shop.example.pl/sklep"
+    assert PrestaShopConnector({"url": "https://a.pl", "api_key": GOOD_KEY, "shop_id": 2}).shop == "a.pl#shop2"
+
+
+@pytest.mark.parametrize("body", [[], {"products": []}, {}, ""])
+def test_empty_lists_in_every_shape(body):
+    assert rows_of(body, "products") == []
+
+
+def client(retries: int = 0) -> PrestaShopClient:
+    http = HttpClient(BASE, service="prestashop", stats=CallStats(), retries=retries)
+    c = PrestaShopClient(http, GOOD_KEY)
+    c._probed = {"resources": set(), "version": None}  # paging tests skip the first-call probe
+    return c
+
+
+@responses.activate
+def test_paging_stops_at_a_short_page_and_uses_offset_limit():
+    for offset, count in ((0, 2), (2, 2), (4, 1)):
+        rows = [{"id": offset + i + 1} for i in range(count)]
+        responses.get(BASE + "products", json={"products": rows},
+                      match=[responses.matchers.query_param_matcher(
+                          {"output_format": "JSON", "display": "full", "sort": "[id_ASC]",
+                           "limit": f"{offset},2"})])
+    ids = [r["id"] for page in client().iter_pages("products", {"display": "full"}, 2) for r in page]
+    assert ids == [1, 2, 3, 4, 5] and len(responses.calls) == 3
+
+
+@responses.activate
+def test_paging_ends_on_an_empty_list_answer():
+    responses.get(BASE + "products", json={"products": [{"id": 1}, {"id": 2}]})
+    responses.get(BASE + "products", json=[])
+    assert len(client().list_all("products", page_size=2)) == 2 and len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_repeated_page_fails_instead_of_looping():
+    responses.get(BASE + "products", json={"products": [{"id": 1}, {"id": 2}]})
+    with pytest.raises(HttpError, match="same page twice"):
+        client().list_all("products", page_size=2)
+
+
+@responses.activate
+def test_a_5xx_on_a_big_page_halves_the_page_size():
+    responses.get(BASE + "products", status=500, body="Fatal error: Allowed memory size exhausted")
+    responses.get(BASE + "products", json={"products": [{"id": i} for i in range(1, 11)]})
+    client().list_all("products", page_size=100)
+    assert "limit=0%2C50" in responses.calls[1].request.url or "limit=0,50" in responses.calls[1].request.url
+
+
+@responses.activate
+def test_php_notices_instead_of_json_give_one_clear_line():
+    responses.get(BASE + "products", body="<b>Notice</b>: Undefined index", content_type="text/html")
+    with pytest.raises(HttpError, match="debug mode"):
+        client().list_all("products")
+
+
+@pytest.mark.parametrize("status, errors, needle", [
+    (401, [{"code": 18, "message": "Invalid authentication key format"}], "wrong format"),
+    (401, [{"code": 20, "message": "Authentification key is not active"},
+           {"code": 21, "message": "No permission for this authentication key"}], "Status to Enabled"),
+    (401, [{"code": 26, "message": 'Resource of type "products" is not allowed'}], "tick View (GET) for 'products'"),
+    (503, [{"code": 22, "message": "The PrestaShop webservice is disabled."}], "Enable PrestaShop's webservice"),
+    (405, [{"code": 25, "message": "Method GET is not allowed"}], "method on 'products'"),
+    (403, [{"code": 132, "message": "No permission for this key on this shop"}], "tick the shop"),
+])
+@responses.activate
+def test_errors_say_what_to_fix_and_exit_3(status, errors, needle):
+    responses.get(BASE + "products", status=status, json={"errors": errors})
+    with pytest.raises(AuthError, match=None) as info:
+        client().list_all("products")
+    assert needle in str(info.value) and info.value.exit_code == 3 and "\n" not in str(info.value)
+
+
+@responses.activate
+def test_xml_error_bodies_are_understood():
+    body = ('<?xml version="1.0" encoding="UTF-8"?><prestashop><errors><error><code><![CDATA[26]]></code>'
+            '<message><![CDATA[Resource of type "taxes" is not allowed]]></message></error></errors></prestashop>')
+    responses.get(BASE + "taxes", status=401, body=body, content_type="text/xml")
+    with pytest.raises(AuthError, match="'taxes'"):
+        client().list_all("taxes")
+
+
+@responses.activate
+def test_html_403_is_reported_as_a_firewall():
+    responses.get(BASE + "products", status=403, body="<html>Access denied</html>", content_type="text/html")
+    with pytest.raises(AuthError, match="firewall"):
+        client().list_all("products")
+
+
+# -- against the fake ----------------------------------------------------------------
+
+@pytest.fixture
+def fake():
+    with PrestaShopFake.running() as fake:
+        fake.seed(30)
+        yield fake
+
+
+def connector(fake, **extra) -> PrestaShopConnector:
+    return PrestaShopConnector({**fake.config(), **extra})
+
+
+def test_check_names_the_shop_and_version(fake):
+    line = connector(fake).check()
+    assert "PrestaShop 8.1.2" in line and "Sklep Testowy" in line and "language pl" in line
+
+
+def test_a_key_of_the_wrong_length_is_refused_before_any_call(fake):
+    with pytest.raises(AuthError, match="32-character"):
+        connector(fake, api_key="short").check()
+    assert fake.calls["total"] == 0
+
+
+def test_bad_key_is_an_auth_error(fake):
+    with pytest.raises(AuthError, match="refuses this webservice key"):
+        PrestaShopConnector(fake.bad_config()).check()
+
+
+def test_disabled_webservice_is_one_call_not_a_retry_storm(fake):
+    fake.shop.webservice_enabled = False
+    with pytest.raises(AuthError, match="webservice is disabled"):
+        connector(fake).check()
+    assert fake.calls["total"] == 1
+
+
+def test_missing_resource_permissions_are_named_at_check(fake):
+    fake.shop.keys[GOOD_KEY]["resources"] -= {"taxes", "tax_rules"}
+    with pytest.raises(AuthError, match="tax_rules, taxes"):
+        connector(fake).check()
+
+
+def test_stripped_authorization_header_is_diagnosed_with_one_ws_key_call(fake, caplog):
+    fake.shop.strip_authorization = True
+    for action in (lambda c: c.check(), lambda c: list(c.read(ReadContext()))):
+        fake.shop.requests.clear()
+        with pytest.raises(AuthError) as info:
+            action(connector(fake))
+        message = str(info.value)
+        assert "drops the Authorization header" in message and "the key itself works" in message
+        assert GOOD_KEY not in message and GOOD_KEY not in caplog.text
+        with_key = [r for r in fake.shop.requests if "ws_key=" in r]
+        assert len(fake.shop.requests) == 2 and len(with_key) == 1 and with_key[0].startswith("/api/?")
+
+
+def test_stripped_header_and_a_bad_key_says_both(fake):
+    fake.shop.strip_authorization = True
+    with pytest.raises(AuthError, match="refused even in the URL"):
+        PrestaShopConnector(fake.bad_config()).check()
+
+
+def test_key_in_url_opt_in_works_on_such_hosts_and_images_urls_stay_clean(fake):
+    fake.shop.strip_authorization = True
+    c = connector(fake, key_in_url="yes")
+    items = list(c.read(ReadContext()))
+    image = next(i for i in items if isinstance(i, Product) and i.images).images[0]
+    assert "ws_key" not in image.url and GOOD_KEY not in image.url
+    assert c.fetch_image(image.url).content.startswith(b"\xff\xd8")
+
+
+def test_images_are_fetched_with_basic_auth(fake):
+    c = connector(fake)
+    product = next(i for i in c.read(ReadContext()) if isinstance(i, Product) and i.images)
+    response = c.fetch_image(product.images[0].url)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpeg"
+    assert not any("ws_key" in r for r in fake.shop.requests)
+
+
+def test_429_and_500_are_retried(fake):
+    c = connector(fake)
+    fake.shop.fail_next(429, 1, {"Retry-After": "0"})  # the first call falls back to the retrying client
+    assert c.check()
+    fake.shop.fail_next(429, 1, {"Retry-After": "0"})
+    fake.shop.fail_next(500, 1)
+    assert c.client.list_all("languages")
+    assert c.stats.retries >= 2 and c.stats.throttled >= 2
+
+
+def test_language_setting_picks_the_texts(fake):
+    en = next(i for i in connector(fake, language="EN").read(ReadContext()) if isinstance(i, Product))
+    assert en.name.startswith("Product ")
+    with pytest.raises(ConfigError, match="pl"):
+        list(connector(fake, language="de").read(ReadContext()))
+
+
+# -- bulk plan and incremental reads -------------------------------------------------------
+
+def run(c, cursor=None, known=frozenset()):
+    ctx = ReadContext(cursor=cursor, full=cursor is None, known_product_ids=known)
+    items = list(c.read(ctx))
+    return items, ctx
+
+
+def test_full_read_is_bulk_and_accounts_for_every_product(fake):
+    fake.seed(270)  # 300 products
+    items, ctx = run(connector(fake))
+    products = [i for i in items if isinstance(i, Product)]
+    assert len(products) == 300 and sum(len(p.variants) or 1 for p in products) == fake.expected_items()
+    per = Counter({k: v for k, v in fake.calls.items() if k != "total"})
+    assert per["products"] == 4 and per["combinations"] == 3 and per["stock_availables"] == 3
+    assert fake.calls["total"] <= 10 + 9
+    assert json.loads(ctx.new_cursor)["since"]
+
+
+def test_unchanged_rerun_reads_in_bulk_and_re_reads_only_the_newest(fake):
+    c = connector(fake)
+    items, ctx = run(c)
+    known = frozenset(i.product_id for i in items)
+    fake.shop.calls.clear()
+    again, ctx2 = run(c, ctx.new_cursor, known)
+    kinds = Counter(type(i).__name__ for i in again)
+    assert kinds["Product"] == 1  # the newest date_upd: closed window
+    assert {i.product_id for i in again} == known
+    assert fake.calls["total"] <= 15 and fake.calls["images"] == 0
+
+
+def test_changed_price_stock_new_and_removed_products(fake):
+    c = connector(fake)
+    items, ctx = run(c)
+    known = frozenset(i.product_id for i in items)
+    price_id, _ = fake.change_price()
+    stock_id, stock_variant = fake.change_stock()
+    added, removed = fake.add_product(), fake.remove_product()
+    again, _ = run(c, ctx.new_cursor, known)
+    products = {i.product_id: i for i in again if isinstance(i, Product)}
+    assert price_id in products and added in products
+    assert removed not in {i.product_id for i in again}
+    update = next(i for i in again if isinstance(i, StockUpdate) and i.product_id == stock_id
+                  and i.variant_id == stock_variant)
+    assert update.stock == int(fake.shop.stock_row(int(stock_id), int(stock_variant or 0))["quantity"])
+
+
+def test_combination_edit_without_date_upd_re_reads_the_product(fake):
+    c = connector(fake)
+    items, ctx = run(c)
+    known = frozenset(i.product_id for i in items)
+    cid, combo = next(iter(sorted(fake.shop.combinations.items())))
+    combo["reference"] = "NEW-REF"  # PrestaShop may not bump the product's date_upd for this
+    again, _ = run(c, ctx.new_cursor, known)
+    product = next(i for i in again if isinstance(i, Product) and i.product_id == combo["id_product"])
+    assert any(v.sku == "NEW-REF" for v in product.variants)
+
+
+def test_price_written_straight_into_the_database_arrives_as_a_price_update(fake):
+    c = connector(fake)
+    items, ctx = run(c)
+    known = frozenset(i.product_id for i in items)
+    pid = next(p for p, r in sorted(fake.shop.products.items()) if not r["associations"].get("combinations"))
+    fake.shop.products[pid]["price"] = "100.000000"  # no date_upd change (ERP/SQL writers)
+    again, _ = run(c, ctx.new_cursor, known)
+    update = next(i for i in again if isinstance(i, StockUpdate) and i.product_id == str(pid))
+    assert str(update.price) == "123.00"
+
+
+def test_inactive_unchanged_product_is_seen_not_updated(fake):
+    c = connector(fake)
+    pid = fake.shop.add_product(active=False)
+    items, ctx = run(c)
+    assert next(i for i in items if i.product_id == str(pid)).active is False
+    again, _ = run(c, ctx.new_cursor, frozenset(i.product_id for i in items))
+    assert any(isinstance(i, (Seen, Product)) and i.product_id == str(pid) for i in again)
+    assert not any(isinstance(i, StockUpdate) and i.product_id == str(pid) for i in again)
+
+
+def test_a_failing_page_raises_so_nothing_is_archived(fake):
+    fake.seed(150)
+    c = PrestaShopConnector(fake.config())
+    c.client.http = HttpClient(c.base, service="prestashop", retries=0,
+                               auth=c.client.http._safe.auth)  # no retries: the fault must surface
+    fake.shop.fail_next(502, 12)
+    with pytest.raises(SyncError):
+        list(c.read(ReadContext()))

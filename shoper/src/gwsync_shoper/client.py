@@ -1,0 +1,290 @@
+"""The only module that speaks Shoper's REST WebAPI (`{shop}/webapi/rest/`).
+
+Reads are whole pages of 50 rows, and pages are batched through
+`POST /webapi/rest/bulk` (up to 25 sub-requests per call). The shop's leaky
+bucket (`X-Shop-Api-Limit` calls, draining `X-Shop-Api-Bandwidth` per second,
+current fill in `X-Shop-Api-Calls`) is respected by `watch_bucket`, which pauses
+the shared `RateLimiter` before the bucket overflows; a 429 that still happens is
+retried by `gwsync.http` after `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from gwsync.errors import AuthError, CannotRun, HttpError
+from gwsync.http import HttpClient, RateLimiter, excerpt, http_error, looks_like_firewall, wait_seconds
+from gwsync.redact import register_secret
+
+from .pagination import Listing, Page, PageGuard, parse_page
+
+log = logging.getLogger(__name__)
+
+API_PATH = "webapi/rest/"
+BULK_MAX = 25
+BULK_ROUNDS = 5  # how often sub-requests answered 429/5xx inside a bulk are tried again
+REFRESH_ERRORS = frozenset({"unauthorized_client", "invalid_token", "invalid_grant", "expired_token"})
+
+RIGHTS_HINT = ("give the WebAPI user's group read access to Asortyment and Konfiguracja "
+               "(Konfiguracja > Administracja, system > Administratorzy)")
+
+_AUTH_MESSAGES = {
+    "auth_failure": "Shoper refused the login or password (auth_failure): check SHOPER_CLIENT_ID and "
+                    "SHOPER_CLIENT_SECRET against the WebAPI user in Konfiguracja > Administracja, "
+                    "system > Administratorzy",
+    "auth_ip_not_allowed": "Shoper does not allow WebAPI logins from this IP address "
+                           "(auth_ip_not_allowed): allow it for the WebAPI user in the shop's admin panel",
+    "auth_webapi_access_denied": "the Shoper user has no WebAPI access (auth_webapi_access_denied): set its "
+                                 "group's access type to 'panel + webapi' or 'webapi'",
+}
+
+
+def watch_bucket(limiter: RateLimiter, margin: int = 2) -> Callable[[requests.Response], None]:
+    """An `on_response` hook: pause every caller when the shop's bucket is nearly full."""
+
+    def hook(response: requests.Response) -> None:
+        headers = response.headers
+        try:
+            calls = float(headers["X-Shop-Api-Calls"])
+            limit = float(headers["X-Shop-Api-Limit"])
+            bandwidth = float(headers.get("X-Shop-Api-Bandwidth") or 2) or 2.0
+        except (KeyError, ValueError):
+            calls = limit = bandwidth = None  # type: ignore[assignment]
+        if response.status_code == 429:
+            limiter.hold(wait_seconds(response, default=1.0, cap=60.0))
+            return
+        if calls is None:
+            return
+        free = limit - calls
+        if free <= margin:  # let the bucket drain to `margin + 1` free calls before the next request
+            limiter.hold((margin + 1 - free) / bandwidth)
+
+    return hook
+
+
+def _error_code(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    if isinstance(body, dict):
+        return str(body.get("error") or ""), str(body.get("error_description") or "")
+    return "", ""
+
+
+class ShoperClient:
+    """Authenticated access to one shop's WebAPI."""
+
+    def __init__(self, http: HttpClient, login: str, password: str, *,
+                 limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.http = http
+        self._login = login
+        self._password = password
+        self._token: str | None = None
+        self._limiter = limiter
+        self._sleep = sleep
+        self.bulk_calls = 0
+        self.refreshes = 0
+        # sub-request paths are absolute: "/webapi/rest/products" (or below a shop's sub-path)
+        self._api_prefix = urlsplit(http.base_url).path
+
+    # -- authentication -------------------------------------------------------------------
+
+    def authenticate(self) -> None:
+        """`POST /webapi/rest/auth` with HTTP Basic login:password -> bearer token (30 days)."""
+        response = self.http.post("auth", auth=(self._login, self._password), idempotent=True)
+        if response.status_code in (401, 403):
+            code, _ = _error_code(response)
+            if code in _AUTH_MESSAGES:
+                raise AuthError(_AUTH_MESSAGES[code])
+            if looks_like_firewall(response):
+                raise AuthError("a firewall in front of the shop refused the WebAPI login (HTML 403): "
+                                "ask the hosting to let this machine through")
+            raise AuthError(f"Shoper refused the WebAPI login (HTTP {response.status_code} {code or ''}): "
+                            "check SHOPER_CLIENT_ID and SHOPER_CLIENT_SECRET")
+        if response.status_code in (400, 404, 405):
+            raise CannotRun(f"{self.http.base_url} has no Shoper WebAPI (HTTP {response.status_code} "
+                            "on /webapi/rest/auth): check SHOPER_URL (the shop's address, e.g. "
+                            "https://sklep123456.shoparena.pl)")
+        if response.status_code != 200:
+            raise http_error(response, "Shoper login (POST /webapi/rest/auth)")
+        body = self._json(response, "POST /webapi/rest/auth")
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not token:
+            raise CannotRun(f"{self.http.base_url} answered the WebAPI login without a token: "
+                            "check SHOPER_URL")
+        register_secret(token)
+        self._token = str(token)
+        self.http.set_header("Authorization", f"Bearer {self._token}")
+
+    def _json(self, response: requests.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise CannotRun(f"Shoper {what}: the answer is not JSON ({excerpt(response, 80)!r}): "
+                            "check SHOPER_URL points at the shop itself") from None
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One call with the token; an expired token (401 unauthorized_client) is renewed once."""
+        if self._token is None:
+            self.authenticate()
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code == 401 and _error_code(response)[0] in REFRESH_ERRORS:
+            log.info("Shoper token refused (%s); logging in again", _error_code(response)[0])
+            self.refreshes += 1
+            self.authenticate()
+            response = self.http.request(method, path, **kwargs)
+        return response
+
+    def _check(self, response: requests.Response, what: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        code, description = _error_code(response)
+        if status == 401:
+            raise AuthError(f"Shoper refused the WebAPI token on {what} ({code or 'HTTP 401'}): "
+                            "check SHOPER_CLIENT_ID and SHOPER_CLIENT_SECRET")
+        if status == 403:
+            if looks_like_firewall(response):
+                raise AuthError(f"a firewall in front of the shop refused {what} (HTML 403): "
+                                "ask the hosting to let this machine through")
+            raise AuthError(f"the WebAPI user may not read {what} ({code or 'HTTP 403'}): {RIGHTS_HINT}")
+        if status == 429:
+            raise http_error(response, f"Shoper {what}: still rate limited after retries; run again later")
+        raise http_error(response, f"Shoper {what}")
+
+    def get(self, resource: str, params: dict[str, Any] | None = None) -> Any:
+        response = self._send("GET", resource, params=_flat(params or {}))
+        if response.status_code == 404 and resource.rstrip("/") in ("application-config",):
+            raise CannotRun(f"{self.http.base_url} has no Shoper WebAPI (404 on {resource}): "
+                            "check SHOPER_URL")
+        self._check(response, f"GET {resource}")
+        return self._json(response, f"GET {resource}")
+
+    def bulk(self, calls: list[dict[str, Any]]) -> dict[str, tuple[int, Any]]:
+        """`POST /webapi/rest/bulk` with up to 25 GET sub-requests -> {id: (code, body)}.
+
+        A bulk call only reads here, so it is marked idempotent (retried on 429/5xx).
+        Sub-requests answered 429 or 5xx are sent again in a later bulk call.
+        """
+        results: dict[str, tuple[int, Any]] = {}
+        pending = list(calls)
+        for attempt in range(BULK_ROUNDS):
+            if not pending:
+                break
+            if attempt:
+                self._sleep(min(2.0 ** attempt / 2, 8.0))
+            response = self._send("POST", "bulk", json=pending, idempotent=True)
+            self._check(response, "POST bulk")
+            self.bulk_calls += 1
+            body = self._json(response, "POST bulk")
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise HttpError(f"Shoper bulk: unexpected answer: {str(body)[:200]}")
+            by_id = {str(item.get("id")): item for item in items if isinstance(item, dict)}
+            retry = []
+            for call in pending:
+                item = by_id.get(call["id"])
+                code = int(item.get("code") or 0) if item else 0
+                if item is None or code == 429 or code >= 500:
+                    retry.append(call)
+                else:
+                    results[call["id"]] = (code, item.get("body"))
+            if retry and self._limiter is not None:
+                self._limiter.hold(1.0)
+            pending = retry
+        if pending:
+            raise HttpError(f"Shoper bulk: {len(pending)} sub-requests still failing after "
+                            f"{BULK_ROUNDS} tries (e.g. {pending[0]['path']}); run again later")
+        return results
+
+    def _sub(self, call_id: str, resource: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"id": call_id, "method": "GET", "path": self._api_prefix + resource, "params": _flat(params)}
+
+    def _sub_result(self, code: int, body: Any, what: str) -> Any:
+        if code == 200:
+            return body
+        if code == 404:
+            return None  # an empty list page may answer 404
+        error = body.get("error") if isinstance(body, dict) else None
+        if code == 401:
+            raise AuthError(f"Shoper refused the WebAPI token on {what} ({error or 'HTTP 401'})")
+        if code == 403:
+            raise AuthError(f"the WebAPI user may not read {what} ({error or 'HTTP 403'}): {RIGHTS_HINT}")
+        raise HttpError(f"Shoper {what} (in bulk): HTTP {code}: {str(body)[:200]}", status=code)
+
+    # -- paged reads ----------------------------------------------------------------------
+
+    def get_many(self, requests_: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """Several single GETs (lookups, first pages) in as few bulk calls as possible."""
+        out: dict[str, Any] = {}
+        names = list(requests_)
+        for start in range(0, len(names), BULK_MAX):
+            chunk = names[start:start + BULK_MAX]
+            calls = [self._sub(name, *requests_[name]) for name in chunk]
+            answers = self.bulk(calls)
+            for name in chunk:
+                code, body = answers[name]
+                out[name] = self._sub_result(code, body, f"GET {requests_[name][0]}")
+        return out
+
+    def first_pages(self, listings: Iterable[Listing],
+                    extra: dict[str, tuple[str, dict[str, Any]]] | None = None) -> tuple[dict[str, Page], dict[str, Any]]:
+        """Page 1 of every listing plus `extra` single GETs, batched together."""
+        listings = list(listings)
+        wanted = {f"page:{lst.name}": (lst.resource, lst.page_params(1)) for lst in listings}
+        wanted.update(extra or {})
+        answers = self.get_many(wanted)
+        pages = {lst.name: parse_page(lst, 1, answers[f"page:{lst.name}"]) for lst in listings}
+        return pages, {key: answers[key] for key in (extra or {})}
+
+    def iter_pages(self, listing: Listing, first: Page | None = None) -> Iterator[Page]:
+        """Every page of a listing, the first one given or read, the rest 25 pages per bulk call."""
+        guard = PageGuard(listing)
+        if first is None:
+            first = self.first_pages([listing])[0][listing.name]
+        guard.check(first)
+        yield first
+        if first.last:
+            return
+        number = 2
+        while number <= first.pages:
+            batch = list(range(number, min(first.pages, number + BULK_MAX - 1) + 1))
+            calls = [self._sub(f"{listing.name}:{n}", listing.resource, listing.page_params(n)) for n in batch]
+            answers = self.bulk(calls)
+            for n in batch:
+                code, body = answers[f"{listing.name}:{n}"]
+                page = parse_page(listing, n, self._sub_result(code, body, f"GET {listing.resource}"))
+                if not page.rows:
+                    if n < first.pages:
+                        raise HttpError(f"Shoper {listing.resource}: page {n} of {first.pages} is empty; "
+                                        "the table changed during the read, run again")
+                    return
+                page = Page(page.number, first.pages, page.count, page.rows)
+                guard.check(page)
+                yield page
+            number = batch[-1] + 1
+
+    def iter_rows(self, listing: Listing, first: Page | None = None) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages(listing, first):
+            yield from page.rows
+
+
+def _flat(params: dict[str, Any]) -> dict[str, Any]:
+    """Query values as strings; `filters` (a dict) as JSON, the form Shoper documents."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, (dict, list)):
+            out[key] = json.dumps(value, separators=(",", ":"))
+        else:
+            out[key] = value
+    return out

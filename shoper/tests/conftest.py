@@ -1,0 +1,18 @@
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake's access log
+
+
+def load(name: str):
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def shoper_fixture():
+    return load

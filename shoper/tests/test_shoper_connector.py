@@ -1,0 +1,162 @@
+"""The connector against the fake shop (leaky bucket on): full and incremental reads, check, errors."""
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from gwsync.connector import ReadContext
+from gwsync.errors import AuthError, ConfigError, HttpError
+from gwsync.models import Product, Seen, StockUpdate
+from gwsync_shoper.connector import ShoperConnector
+from gwsync_shoper.fake import ShoperFake
+
+
+@pytest.fixture
+def fake():
+    with ShoperFake.running(150) as fake:
+        yield fake
+
+
+def full_read(connector):
+    ctx = ReadContext()
+    return list(connector.read(ctx)), ctx
+
+
+def test_settings_order_and_secrecy():
+    keys = [s.key for s in ShoperConnector.settings]
+    assert keys == ["url", "client_id", "client_secret", "language"]
+    secret = {s.key for s in ShoperConnector.settings if s.secret}
+    assert secret == {"client_secret"}
+    assert [s.key for s in ShoperConnector.settings if s.credential] == ["client_id", "client_secret"]
+
+
+def test_shop_identity_is_the_host_and_a_pasted_api_address_is_tolerated():
+    connector = ShoperConnector({"url": "https://Sklep1.shoparena.pl/webapi/rest/", "client_id": "a",
+                                 "client_secret": "b"})
+    assert connector.shop == "sklep1.shoparena.pl"
+    assert connector.client.http.base_url == "https://Sklep1.shoparena.pl/webapi/rest/"
+
+
+def test_check_reports_the_shop(fake):
+    line = ShoperConnector(fake.config()).check()
+    assert "Sklep testowy" in line and "150 products" in line
+
+
+def test_check_with_a_wrong_password_is_an_auth_error(fake):
+    with pytest.raises(AuthError, match="auth_failure"):
+        ShoperConnector(fake.bad_config()).check()
+
+
+def test_check_with_a_language_the_shop_lacks_is_a_config_error(fake):
+    with pytest.raises(ConfigError, match="de_DE.*pl_PL"):
+        ShoperConnector({**fake.config(), "language": "de_DE"}).check()
+
+
+def test_full_read_yields_every_product_once_with_its_variants(fake):
+    connector = ShoperConnector(fake.config())
+    items, ctx = full_read(connector)
+    products = [i for i in items if isinstance(i, Product)]
+    assert len(products) == len(items) == 150
+    assert len({p.product_id for p in products}) == 150
+    assert sum(len(p.variants) or 1 for p in products) == fake.expected_items()
+    assert ctx.new_cursor == max(p["edit_date"] for p in fake.shop.products.values())
+
+
+def test_full_read_prices_stock_and_images_match_the_shop(fake):
+    items, _ = full_read(ShoperConnector(fake.config()))
+    for product in items:
+        rows = fake.shop.rows_of(product.product_id)
+        variants = {r["stock_id"]: r for r in rows if r["extended"] == "1"}
+        base = next(r for r in rows if r["extended"] == "0")
+        assert product.price == Decimal(base["comp_price"])
+        assert {v.variant_id for v in product.variants} == set(variants)
+        for v in product.variants:
+            assert v.price == Decimal(variants[v.variant_id]["comp_price"])
+            assert v.stock == int(Decimal(variants[v.variant_id]["stock"]))
+        images = [r for r in fake.shop.images.values() if r["product_id"] == product.product_id]
+        assert sorted(i.url.rsplit("/", 1)[1] for i in product.images) == \
+            sorted(f"{r['unic_name']}.{r['extension']}" for r in images)
+
+
+def test_full_read_costs_a_handful_of_bulk_calls_and_no_429(fake):
+    connector = ShoperConnector(fake.config())
+    full_read(connector)
+    assert fake.shop.requests["POST /webapi/rest/bulk"] <= 5
+    assert sum(fake.shop.requests.values()) <= 6  # + one login
+    assert fake.shop.throttled == 0
+
+
+def test_incremental_read_rereads_changed_products_and_accounts_for_the_rest(fake):
+    connector = ShoperConnector(fake.config())
+    _, first = full_read(connector)
+    price_id, _ = fake.change_price()
+    stock_id, stock_variant = fake.change_stock()
+    added = fake.add_product()
+    removed = fake.remove_product()
+
+    ctx = ReadContext(cursor=first.new_cursor, full=False)
+    items = list(connector.read(ctx))
+    products = {i.product_id for i in items if isinstance(i, Product)}
+    assert {price_id, added} <= products
+    assert stock_id not in products  # a stock change does not move edit_date ...
+    updates = [i for i in items if isinstance(i, StockUpdate) and i.product_id == stock_id]
+    row = fake.shop.stocks[stock_variant] if stock_variant else None
+    if row is not None:  # ... but its stock rows are read again
+        assert any(u.variant_id == stock_variant and u.stock == int(Decimal(row["stock"])) for u in updates)
+    accounted = {i.product_id for i in items}
+    assert accounted == set(fake.shop.products)  # every product: nothing archived by mistake
+    assert removed not in accounted
+    assert ctx.new_cursor > first.new_cursor
+
+
+def test_incremental_read_reads_images_only_for_changed_products(fake):
+    connector = ShoperConnector(fake.config())
+    _, first = full_read(connector)
+    fake.shop.sub_requests.clear()
+    list(connector.read(ReadContext(cursor=first.new_cursor, full=False)))
+    images = fake.shop.sub_requests["GET /webapi/rest/product-images"]
+    assert images <= 1
+
+
+def test_read_survives_an_expired_token(fake):
+    connector = ShoperConnector(fake.config())
+    connector.check()
+    fake.expire_tokens()
+    items, _ = full_read(connector)
+    assert len(items) == 150 and connector.client.refreshes == 1
+
+
+def test_a_product_missing_from_the_product_pages_is_still_seen(fake, monkeypatch):
+    connector = ShoperConnector(fake.config())
+    hidden = "7"
+    original = connector._product_batches
+
+    def drop(listing, first):
+        for batch in original(listing, first):
+            yield [r for r in batch if r["product_id"] != hidden]
+
+    monkeypatch.setattr(connector, "_product_batches", drop)
+    items, _ = full_read(connector)
+    assert hidden in {i.product_id for i in items if isinstance(i, (Seen, StockUpdate))}
+
+
+def test_a_failing_page_raises_instead_of_returning_part_of_the_catalog(fake, monkeypatch):
+    connector = ShoperConnector(fake.config())
+    handle = fake.shop.handle
+
+    def broken(method, path, params):
+        if path.endswith("/product-stocks") and str(params.get("page")) == "2":
+            return 400, {"error": "invalid_request", "error_description": "broken page"}
+        return handle(method, path, params)
+
+    monkeypatch.setattr(fake.shop, "handle", broken)
+    with pytest.raises(HttpError, match="broken page"):
+        full_read(connector)
+
+
+def test_language_setting_changes_names(fake):
+    items, _ = full_read(ShoperConnector({**fake.config(), "language": "en_GB"}))
+    assert all(p.name.startswith("Item ") for p in items)
+    options = Counter(k for p in items for v in p.variants for k in v.options)
+    assert set(options) <= {"Size", "Colour"}
