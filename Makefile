@@ -26,6 +26,7 @@ demo-stop:
 	@$(BIN)/python scripts/demo.py --stop
 
 lint: install
+	$(BIN)/ruff check .
 	$(BIN)/hadolint $(DOCKERFILES)
 
 test: install lint

@@ -6,6 +6,7 @@ stops it. A second `make demo` reuses the sandbox and the state, so it writes no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,10 +61,8 @@ def shop_env() -> dict[str, str]:
 
 def stop() -> None:
     if PID_FILE.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(PID_FILE.read_text()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
         PID_FILE.unlink()
     print("sandbox stopped")
 

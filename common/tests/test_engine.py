@@ -18,7 +18,7 @@ from gwsync.gateway import client as gateway_client
 from gwsync.models import Image, ImageAccess, Item, Product, Seen, Skipped, StockUpdate, Variant
 from gwsync.testing import Harness, serve
 
-from test_images_unit import tiny_png  # noqa: E402  (same folder, importlib mode)
+from gwsync.testing.images import png as tiny_png
 
 
 class Scripted(Connector):

@@ -1,18 +1,7 @@
-import base64
-import zlib
-import struct
-
 import pytest
 
 from gwsync.images import BrokenImage, read_local, sniff
-
-
-def tiny_png() -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) \
-        + chunk(b"IEND", b"")
+from gwsync.testing.images import png as tiny_png
 
 
 def test_sniff_knows_images_by_their_bytes_not_their_names():

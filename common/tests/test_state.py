@@ -33,9 +33,7 @@ def test_state_file_is_private_and_scoped(tmp_path):
 
 def test_second_run_for_the_same_shop_is_refused(tmp_path):
     path = tmp_path / "s.sqlite"
-    with ShopLock(path):
-        with pytest.raises(LockHeld, match="another run"):
-            with ShopLock(path):
-                pass
+    with ShopLock(path), pytest.raises(LockHeld, match="another run"), ShopLock(path):
+        pass
     with ShopLock(path):
         pass

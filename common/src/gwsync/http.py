@@ -160,7 +160,7 @@ class HttpClient:
         self._safe = _session(make_retry(SAFE_METHODS, retries, retry_after_max), pool, all_headers, auth)
         self._read_post = _session(make_retry(SAFE_METHODS | {"POST"}, retries, retry_after_max),
                                    pool, all_headers, auth)
-        self._once = _session(make_retry((), 0), pool, all_headers, auth)
+        self._once = _session(make_retry(SAFE_METHODS, 0), pool, all_headers, auth)  # total=0: never again
 
     @property
     def headers(self) -> dict[str, str]:

@@ -8,8 +8,8 @@ whose `variants` each become one Gateway product under the group's variant tag.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import Enum
-from typing import Annotated, Any, Union
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,7 +63,7 @@ class SourceId(_Model):
         return self.model_dump()
 
 
-class ImageAccess(str, Enum):
+class ImageAccess(StrEnum):
     PUBLIC = "public"  # anyone can fetch it: the Gateway copies it (/downloads/)
     FETCH = "fetch"  # we fetch it without credentials and upload it (/uploads/)
     AUTH = "auth"  # we fetch it with the platform's session and upload it
@@ -153,7 +153,7 @@ class StockUpdate(_Model):
     _price = field_validator("price", mode="before")(_money)
 
 
-Item = Union[Product, Skipped, Seen, StockUpdate]
+Item = Product | Skipped | Seen | StockUpdate
 
 
 def build_product(product_id: Any, **fields: Any) -> Product | Skipped:

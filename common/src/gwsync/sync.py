@@ -322,7 +322,7 @@ class Engine:
                     self.report.fail(p.identity, p.sellable.name,
                                      f"create outcome unknown ({exc}); checked again on the next run")
             return
-        for p, doc in zip(batch, stored):
+        for p, doc in zip(batch, stored, strict=True):
             self._save(p.sellable.source, str(doc["guid"]), p.item, p.hash)
         self.report.count("created", len(batch))
 

@@ -314,7 +314,10 @@ class IdoSellFake:
             if path.startswith("/api/admin/"):
                 key = request.headers.get("X-API-KEY", "")
                 if key == LIMITED_KEY:
-                    return Response("", status=403, headers={"X-Error": "Scope: pim, level: r"})
+                    response = jsonify({"errors": {"faultCode": 1, "faultString": "Access denied"}})
+                    response.status_code = 403
+                    response.headers["X-Error"] = "Scope: pim, level: r"
+                    return response
                 if key != API_KEY:
                     message = "Nieprawidłowy klucz API" if key else "Brak klucza API"
                     response = jsonify({"errors": {"faultCode": 1, "faultString": message}})

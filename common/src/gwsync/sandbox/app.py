@@ -129,6 +129,7 @@ def _journal(status: int) -> None:
         method=request.method, path=request.path,
         query=request.query_string.decode("latin-1"), route=_route_name(), status=status,
         shop=g.get("shop"), fault=g.get("fault"), body=_journal_body(),
+        raw_json=request.get_data(as_text=True) if "json_body" in g else None,
     )
     try:
         sandbox().store.record_request(entry)
@@ -137,8 +138,9 @@ def _journal(status: int) -> None:
 
 
 def _journal_body() -> Any:
+    """What to journal besides a parsed JSON body (kept as received, see `_journal`)."""
     if "json_body" in g:
-        return g.json_body
+        return None
     if request.mimetype == "multipart/form-data":
         return {"form": request.form.to_dict(),
                 "files": {name: {"filename": f.filename, "content_type": f.mimetype}

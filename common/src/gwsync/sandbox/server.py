@@ -63,8 +63,9 @@ class SandboxServer:
         self.faults = faults or Faults()
         self._server, self.app, self.url = build_server(
             self.store, host, port, faults=self.faults, base_url=base_url)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway-sandbox",
-                                        daemon=True)
+        # A short poll interval makes stop() quick (tests start many servers).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="gateway-sandbox", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -113,7 +113,8 @@ class JournalEntry:
     status: int
     shop: str | None = None
     fault: str | None = None
-    body: Any = None
+    body: Any = None  # serialised to JSON for the journal
+    raw_json: str | None = None  # the JSON text as received, kept as is (exact numbers)
     ts: str = field(default_factory=now_iso)
 
 
@@ -348,7 +349,7 @@ class Store:
     # -- journal and counters (B15) -------------------------------------
 
     def record_request(self, entry: JournalEntry) -> None:
-        body, truncated = _journal_body(entry.body)
+        body, truncated = _journal_body(entry.body, entry.raw_json)
         failed = int(entry.status >= 400)
         with self.transaction() as conn:
             conn.execute(
@@ -403,10 +404,10 @@ def _tag_row(row: sqlite3.Row) -> TagRow:
                   parent_guid=row["parent_guid"], path=row["path"], created=row["created"])
 
 
-def _journal_body(body: Any) -> tuple[str | None, bool]:
-    if body is None:
+def _journal_body(body: Any, raw_json: str | None) -> tuple[str | None, bool]:
+    if raw_json is None and body is None:
         return None, False
-    text = json.dumps(body, ensure_ascii=False, default=str)
+    text = raw_json if raw_json is not None else json.dumps(body, ensure_ascii=False, default=str)
     if len(text) > JOURNAL_BODY_LIMIT:
         return text[:JOURNAL_BODY_LIMIT], True
     return text, False

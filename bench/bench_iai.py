@@ -1,0 +1,80 @@
+"""Benchmark: the IAI / IdoSell connector against the fake Admin API and the sandbox Gateway.
+
+    PYTHONPATH=common/src:iai/src python3 bench/bench_iai.py [--products 2000] [--latency 0.02]
+
+Prints, per run, wall time, IdoSell and Gateway calls (total and per product), writes and
+peak RSS: a full import, an unchanged re-run, a run after a few changes, another re-run.
+Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gwsync.testing.harness import Harness
+from gwsync_iai.connector import IaiConnector
+from gwsync_iai.fake import IdoSellFake
+
+
+def measure(h: Harness, fake: IdoSellFake, label: str, products: int) -> dict:
+    platform_host = urlsplit(fake.base_url).netloc
+    fake.reset_counters()
+    started = time.monotonic()
+    report = h.run()
+    seconds = time.monotonic() - started
+    hosts = report.stats.per_host()
+    platform = hosts.get(platform_host, 0)
+    gateway = sum(n for host, n in hosts.items() if host != platform_host)
+    return {
+        "run": label, "seconds": round(seconds, 1),
+        "created": report.counts["created"], "updated": report.counts["updated"],
+        "unchanged": report.counts["unchanged"], "archived": report.counts["archived"],
+        "failed": report.counts["failed"], "skipped": report.counts["skipped"],
+        "idosell_calls": platform, "idosell_search_calls": fake.search_calls(),
+        "idosell_per_product": round(platform / products, 4),
+        "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
+        "writes": report.writes, "complete": report.complete,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=2000, help="IdoSell products in the fake shop")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per IdoSell request")
+    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    with tempfile.TemporaryDirectory(prefix="bench-iai-") as tmp, \
+            IdoSellFake.running(latency=args.latency) as fake:
+        fake.seed(args.products)
+        h = Harness(IaiConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        try:
+            print(f"catalog: {args.products} IdoSell products ({fake.expected_items()} Gateway items), "
+                  f"{len(fake.images)} images; IdoSell latency {args.latency * 1000:.0f} ms, "
+                  f"Gateway latency {args.gateway_latency * 1000:.0f} ms")
+            rows = [measure(h, fake, "full import", args.products)]
+            rows.append(measure(h, fake, "re-run (no change)", args.products))
+            fake.change_price()
+            fake.change_stock()
+            fake.add_product()
+            fake.remove_product()
+            rows.append(measure(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
+            rows.append(measure(h, fake, "re-run (no change)", args.products))
+        finally:
+            h.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for row in rows:
+        print(" | ".join(f"{k}={v}" for k, v in row.items()))
+    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Benchmark: the Shoper connector against the fake WebAPI (leaky bucket on) and the sandbox Gateway.
+
+    PYTHONPATH=common/src:shoper/src python3 bench/bench_shoper.py [--products 2000] [--latency 0.02]
+
+Prints wall time, platform and Gateway calls per product, 429s seen, peak RSS and
+what a re-run and a run after a few changes cost. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gwsync.testing.harness import Harness
+from gwsync_shoper.connector import ShoperConnector
+from gwsync_shoper.fake import ShoperFake
+
+
+def run(h: Harness, fake: ShoperFake, label: str, products: int) -> dict:
+    platform_host = urlsplit(fake.url).netloc
+    before_api = fake.api_calls()
+    before_429 = fake.shop.throttled
+    before_subs = sum(fake.shop.sub_requests.values())
+    started = time.monotonic()
+    report = h.run()
+    seconds = time.monotonic() - started
+    hosts = report.stats.per_host()
+    platform = hosts.get(platform_host, 0)
+    gateway = sum(n for host, n in hosts.items() if host != platform_host)
+    row = {
+        "run": label, "seconds": round(seconds, 1), "items": sum(report.counts[k] for k in
+                                                                  ("created", "updated", "unchanged")),
+        "created": report.counts["created"], "updated": report.counts["updated"],
+        "archived": report.counts["archived"], "failed": report.counts["failed"],
+        "skipped": report.counts["skipped"], "platform_calls": platform,
+        "platform_calls_seen_by_shop": fake.api_calls() - before_api,
+        "sub_requests": sum(fake.shop.sub_requests.values()) - before_subs,
+        "platform_per_product": round(platform / products, 4), "gateway_calls": gateway,
+        "gateway_per_product": round(gateway / products, 3), "writes": report.writes,
+        "http_429": fake.shop.throttled - before_429, "complete": report.complete,
+    }
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per platform request")
+    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    parser.add_argument("--bulk-cost", type=int, default=1, help="bucket units one bulk call costs in the fake")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    with tempfile.TemporaryDirectory(prefix="bench-shoper-") as tmp, \
+            ShoperFake.running(args.products, latency=args.latency, rate_limit=True,
+                               bulk_cost=args.bulk_cost) as fake:
+        h = Harness(ShoperConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        try:
+            print(f"catalog: {args.products} products, {len(fake.shop.stocks)} stock rows "
+                  f"({fake.expected_items()} Gateway items), {len(fake.shop.images)} images; "
+                  f"platform latency {args.latency * 1000:.0f} ms, Gateway latency "
+                  f"{args.gateway_latency * 1000:.0f} ms, bucket {fake.shop.bucket.limit} calls / "
+                  f"{fake.shop.bucket.bandwidth:g} per s, bulk cost {args.bulk_cost}")
+            rows = [run(h, fake, "full import", args.products)]
+            rows.append(run(h, fake, "re-run (no change)", args.products))
+            fake.change_price()
+            fake.change_stock()
+            fake.add_product()
+            fake.remove_product()
+            rows.append(run(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
+            rows.append(run(h, fake, "re-run (no change)", args.products))
+        finally:
+            h.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for row in rows:
+        print(" | ".join(f"{k}={v}" for k, v in row.items()))
+    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

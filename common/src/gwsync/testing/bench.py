@@ -1,0 +1,85 @@
+"""Benchmark helper: import into a sandbox with latency, in a child process, and print figures.
+
+The import runs as its own process (`python -m gwsync_<platform> import`) so that its
+peak RSS is the tool's alone, not the sandbox's or the fake platform's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..connector import Connector
+from .harness import Harness
+
+
+def import_once(h: Harness, module: str, report_file: Path, extra_env: Mapping[str, str]) -> tuple[dict, float, float]:
+    env = {**os.environ, **h.env(), **extra_env}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", module, "import", "--report", str(report_file)], env=env,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False)
+    seconds = time.perf_counter() - started
+    peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    return json.loads(report_file.read_text()), seconds, peak_kb / 1024
+
+
+def run_benchmark(connector_cls: type[Connector], config: Mapping[str, Any], *, title: str, products: int,
+                  latency: float = 0.02, extra_env: Mapping[str, str] | None = None,
+                  distinct_images: int | None = None) -> dict[str, Any]:
+    """Import, then re-run at once; print and return the figures."""
+    module = connector_cls.__module__.rsplit(".", 1)[0]
+    with tempfile.TemporaryDirectory(prefix="gwsync-bench-") as tmp, \
+            Harness(connector_cls, config, Path(tmp), sandbox_latency=latency) as h:
+        first, seconds, rss = import_once(h, module, Path(tmp) / "first.json", extra_env or {})
+        again, again_seconds, _ = import_once(h, module, Path(tmp) / "again.json", extra_env or {})
+        gateway = urlsplit(h.sandbox.url).netloc
+    items = first["counts"]["created"] + first["counts"]["unchanged"]
+    figures = {
+        "products": products, "gateway_items": items, "seconds": round(seconds, 1),
+        "platform_calls": _calls(first, gateway, platform=True), "gateway_calls": _calls(first, gateway),
+        "images_hosted": first["images"].get("uploaded", 0) + first["images"].get("copied", 0),
+        "distinct_images": distinct_images, "peak_rss_mb": round(rss, 1),
+        "throttled": first["calls"]["throttled"], "failed": first["counts"]["failed"],
+        "rerun_writes": sum(again["counts"][k] for k in ("created", "updated", "archived")),
+        "rerun_platform_calls": _calls(again, gateway, platform=True),
+        "rerun_gateway_calls": _calls(again, gateway),
+        "rerun_seconds": round(again_seconds, 1),
+    }
+    _print(title, latency, figures)
+    return figures
+
+
+def _calls(report: dict, gateway_host: str, platform: bool = False) -> int:
+    """Calls to the sandbox Gateway, or to everything else (the platform and its image hosts)."""
+    per_host = report["calls"]["per_host"]
+    gateway = per_host.get(gateway_host, 0)
+    return sum(per_host.values()) - gateway if platform else gateway
+
+
+def _print(title: str, latency: float, f: dict[str, Any]) -> None:
+    per = max(f["products"], 1)
+    lines = [
+        f"{title}: {f['products']} products -> {f['gateway_items']} Gateway products, "
+        f"{latency * 1000:.0f} ms latency per call",
+        f"  wall time            {f['seconds']} s",
+        f"  platform calls       {f['platform_calls']} ({f['platform_calls'] / per:.3f} per product)",
+        f"  Gateway calls        {f['gateway_calls']} ({f['gateway_calls'] / per:.3f} per product)",
+        f"  images hosted        {f['images_hosted']}"
+        + (f" for {f['distinct_images']} distinct images" if f["distinct_images"] is not None else ""),
+        f"  429s seen            {f['throttled']}",
+        f"  failed items         {f['failed']}",
+        f"  peak RSS             {f['peak_rss_mb']} MB",
+        f"  re-run               {f['rerun_writes']} writes, {f['rerun_platform_calls']} platform calls, "
+        f"{f['rerun_gateway_calls']} Gateway calls, {f['rerun_seconds']} s",
+    ]
+    print("\n".join(lines))

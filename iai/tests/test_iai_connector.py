@@ -1,0 +1,128 @@
+"""The connector's read: units of work, incremental windows, removals, call counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from gwsync.connector import ReadContext
+from gwsync.models import Product, Seen
+from gwsync_iai.connector import IaiConnector
+from gwsync_iai.fake import IdoSellFake
+
+
+@pytest.fixture
+def fake():
+    with IdoSellFake.running() as fake:
+        yield fake
+
+
+def full_read(connector: IaiConnector) -> tuple[list, ReadContext]:
+    ctx = ReadContext()
+    return list(connector.read(ctx)), ctx
+
+
+def incremental(connector: IaiConnector, first: ReadContext, items: list) -> tuple[list, ReadContext]:
+    known = frozenset(i.product_id for i in items)
+    ctx = ReadContext(cursor=first.new_cursor, full=False, known_product_ids=known)
+    return list(connector.read(ctx)), ctx
+
+
+def products(items) -> dict[str, Product]:
+    return {i.product_id: i for i in items if isinstance(i, Product)}
+
+
+def test_full_read_calls_scale_with_pages(fake):
+    fake.seed(450)
+    items, ctx = full_read(IaiConnector(fake.config()))
+    assert sum(len(p.variants) or 1 for p in products(items).values()) == fake.expected_items()
+    assert fake.search_calls() == 5  # ceil(450 / 100)
+    assert fake.calls["GET sizes/sizes"] == 1
+    assert ctx.new_cursor
+
+
+def test_group_members_on_different_pages_form_one_unit(fake):
+    fake.seed(99)
+    fake._add_group(2)  # ids 100 and 101: split over pages 1 and 2
+    items, _ = full_read(IaiConnector(fake.config()))
+    group = products(items)["100"]
+    assert {v.variant_id.split("-")[0] for v in group.variants} == {"100", "101"}
+    assert "101" not in products(items)
+
+
+def test_unchanged_rerun_reads_little_and_accounts_for_everything(fake):
+    fake.seed(300)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    fake.reset_counters()
+    again, ctx = incremental(connector, first, items)
+    ids = {i.product_id for i in again}
+    assert ids == {i.product_id for i in items}
+    assert sum(isinstance(i, Product) for i in again) <= 3  # only the overlap is re-read
+    assert fake.search_calls() <= 6  # trash, deleted, changes on the cursor's day (+ siblings)
+    assert ctx.new_cursor >= first.new_cursor
+
+
+def test_stock_change_without_modification_time_is_read(fake):
+    fake.seed(40)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    pid, _ = fake.change_stock()
+    again, _ = incremental(connector, first, items)
+    assert products(again)[pid].stock == products(items)[pid].stock + 3
+
+
+def test_changed_group_member_rereads_the_whole_group(fake):
+    fake.seed(12)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    group = next(p for p in products(items).values() if len({v.variant_id.split("-")[0] for v in p.variants}) == 2)
+    member = int(group.variants[-1].variant_id.split("-")[0])
+    fake.touch(member, productRetailPrice=1.0)
+    again, _ = incremental(connector, first, items)
+    assert len(products(again)[group.product_id].variants) == len(group.variants)
+
+
+def test_removed_product_is_not_seen_and_hidden_is_inactive(fake):
+    fake.seed(20)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    removed = fake.remove_product()
+    fake.hide_product(1)
+    again, _ = incremental(connector, first, items)
+    assert removed not in {i.product_id for i in again}
+    assert products(again)["1"].active is False
+
+
+def test_future_cursor_yields_only_seen(fake):
+    fake.seed(10)
+    connector = IaiConnector(fake.config())
+    items, _ = full_read(connector)
+    future = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    ctx = ReadContext(cursor=future, full=False, known_product_ids=frozenset({"1", "2"}))
+    assert list(connector.read(ctx)) == [Seen(product_id="1"), Seen(product_id="2")]
+    assert ctx.new_cursor == future
+
+
+def test_incremental_window_is_sent_as_dates(fake):
+    fake.seed(3)
+    connector = IaiConnector(fake.config())
+    ctx = ReadContext(cursor="2026-03-02 10:14:55", full=False)
+    list(connector.read(ctx))
+    windows = [r["json"]["params"].get("productDate") for r in fake.requests if r["json"]]
+    assert {"productDateMode": "modified_and_quantity_changed", "productDateBegin": "2026-03-02",
+            "productDateEnd": windows[-1]["productDateEnd"]} in windows
+
+
+def test_shop_identity_and_pasted_api_url():
+    connector = IaiConnector({"url": "https://Client1234.idosell.com/api/admin/v8/", "api_key": "k" * 16})
+    assert connector.shop == "client1234.idosell.com"
+    assert connector.client.http.base_url == "https://Client1234.idosell.com/api/admin/v8/"
+
+
+def test_stock_setting_is_validated():
+    from gwsync.errors import ConfigError
+    with pytest.raises(ConfigError, match="IAI_STOCKS"):
+        IaiConnector({"url": "https://s.pl", "api_key": "k" * 16, "stocks": "M1"})
+    assert IaiConnector({"url": "https://s.pl", "api_key": "k" * 16, "stocks": "1, 2"}).options.stock_ids == {1, 2}
