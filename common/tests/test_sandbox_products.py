@@ -129,6 +129,7 @@ def test_product_field_rules(client, shop, change, path):
 @pytest.mark.parametrize("item, path", [
     ({"stock_level": 1.5}, "stock_level"),
     ({"stock_level": True}, "stock_level"),
+    ({"stock_level": 2**64}, "stock_level"),
     ({"for_sale": "yes"}, "for_sale"),
     ({"product_guid": str(uuid.uuid4())}, "product_guid"),
 ])
@@ -201,7 +202,8 @@ def test_put_changes_shop_fields_and_accepts_a_bare_product(client, shop):
     assert client.put(product_url(shop, guid), json=item, headers=shop.headers).get_json()["stock_level"] == 0
     bare = {**sample_product("Renamed"), "stock_level": 2}
     updated = client.put(product_url(shop, guid).rstrip("/"), json=bare, headers=shop.headers).get_json()
-    assert (updated["name"], updated["stock_level"], updated["for_sale"], updated["revision"]) == ("Renamed", 2, False, 3)
+    got = (updated["name"], updated["stock_level"], updated["for_sale"], updated["revision"])
+    assert got == ("Renamed", 2, False, 3)
 
 
 def test_put_accepts_a_stored_product_echoed_back(client, shop):

@@ -186,3 +186,27 @@ def test_product_page_is_paginated(store, client):
     assert last.count("<tr class=") == 100
     found = client.get(f"/shops/{shop.guid}?q=P+4-07").get_data(as_text=True)
     assert "1 product<" in found
+
+
+def test_threaded_server_handles_concurrent_writes_and_reads(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with start_in_thread(tmp_path / "gw.db") as server:
+        shop = new_test_shop(server.store)
+        url = f"{server.url}/dashboard/webshops/{shop.guid}/products"
+
+        def create(batch: int) -> int:
+            items = [sample_item(f"{batch}-{i}") for i in range(20)]
+            return requests.post(url, json={"products": items}, headers=shop.headers, timeout=30).status_code
+
+        def count(_: int) -> int:
+            return requests.post(f"{server.url}/dashboard/webshop_products/_query", json={"dsl": {}},
+                                 headers=shop.headers, timeout=30).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(create, range(20))) + list(pool.map(count, range(20)))
+        assert set(statuses) == {200}
+        total = requests.post(f"{server.url}/dashboard/webshop_products/_query", json={"dsl": {}},
+                              headers=shop.headers, timeout=5).json()["total"]
+        assert total == 400
+        assert server.store.counters()["create_products"]["requests"] == 20

@@ -7,7 +7,7 @@ written once. Entries are JSON-serialisable: grouping stages them on disk.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from gwsync.models import Image, ImageAccess
@@ -38,7 +38,7 @@ class Entry:
         return f"item #{self.position}" if self.unit == "item" else f"{self.unit} {self.position}"
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict() deep-copies: slow
         data["price"] = None if self.price is None else str(self.price)
         data["images"] = [[i.url, i.access.value] for i in self.images]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

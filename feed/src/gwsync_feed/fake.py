@@ -62,6 +62,7 @@ class FeedFake:
         self.items: list[FakeItem] = []
         self.served: list[str] = []  # paths requested, for assertions
         self._next_id = 1
+        self._touched: set[str] = set()  # ids handed out by a change: remove_product leaves them
 
     @classmethod
     @contextmanager
@@ -100,6 +101,7 @@ class FeedFake:
     def change_price(self) -> tuple[str, str | None]:
         index, item = self._find(grouped=False)
         self.items[index] = replace(item, price=item.price + 10)
+        self._touched.add(item.item_id)
         self._write()
         return item.item_id, None
 
@@ -112,11 +114,13 @@ class FeedFake:
     def add_product(self) -> str:
         item = self._item("Nowy kubek")
         self.items.append(item)
+        self._touched.add(item.item_id)
         self._write()
         return item.item_id
 
     def remove_product(self) -> str:
-        index, item = self._find(grouped=False, last=True)
+        index, item = next((i, it) for i, it in enumerate(self.items)
+                           if it.group is None and it.item_id not in self._touched)
         del self.items[index]
         self._write()
         return item.item_id
@@ -130,12 +134,11 @@ class FeedFake:
         return FakeItem(f"SKU-{number}", title, Decimal(10 + number) + Decimal("0.99"), number % 7 + 1,
                         group, size, image)
 
-    def _find(self, grouped: bool, last: bool = False) -> tuple[int, FakeItem]:
-        order = range(len(self.items) - 1, -1, -1) if last else range(len(self.items))
-        for index in order:
-            if (self.items[index].group is not None) == grouped:
-                return index, self.items[index]
-        return self._find(not grouped, last)
+    def _find(self, grouped: bool) -> tuple[int, FakeItem]:
+        for index, item in enumerate(self.items):
+            if (item.group is not None) == grouped:
+                return index, item
+        return self._find(not grouped)
 
     def _write(self) -> None:
         text = rss(*(_item_xml(item) for item in self.items))

@@ -43,7 +43,7 @@ class Staging:
         # "" = a private temporary database on disk; the generator that owns it may be
         # resumed from another thread than the one that created it, never concurrently.
         self._db = sqlite3.connect("", check_same_thread=False)
-        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + _SCHEMA)
+        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -4096;" + _SCHEMA)
         self._pending: list[tuple[str, int, str]] = []
         self._seq = 0
 

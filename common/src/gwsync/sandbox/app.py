@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -115,23 +116,21 @@ def _drop(response: Response, mode: str) -> Response:
     sock = request.environ.get("werkzeug.socket")
     if mode == "reset" and isinstance(sock, socket.socket):
         g.fault = "drop:reset"
-        try:
+        with contextlib.suppress(OSError):  # the client may be gone already
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         return response  # werkzeug's write fails quietly on the closed socket
     g.fault = "drop:504"
     return error_response(504, "The upstream did not answer in time")
 
 
 def _journal(status: int) -> None:
-    entry = JournalEntry(
-        method=request.method, path=request.path,
-        query=request.query_string.decode("latin-1"), route=_route_name(), status=status,
-        shop=g.get("shop"), fault=g.get("fault"), body=_journal_body(),
-        raw_json=request.get_data(as_text=True) if "json_body" in g else None,
-    )
     try:
+        entry = JournalEntry(
+            method=request.method, path=request.path,
+            query=request.query_string.decode("latin-1"), route=_route_name(), status=status,
+            shop=g.get("shop"), fault=g.get("fault"), body=_journal_body(),
+            raw_json=request.get_data(as_text=True) if "json_body" in g else None,
+        )
         sandbox().store.record_request(entry)
     except Exception:  # the journal must never turn an answer into an error
         log.exception("could not journal %s %s", request.method, request.path)

@@ -2,13 +2,16 @@
 
 Every change of a product bumps its revision, so a rendered view can be
 cached by (guid, revision): listing thousands of products per E4 page then
-costs no JSON parsing, only the DSL itself.
+costs no JSON parsing. And every write bumps a generation counter, so the
+sorted hits of a query can be reused while a client pages through them.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 from . import dsl
@@ -16,6 +19,8 @@ from .documents import children_by_parent, product_doc, product_view, tag_object
 from .errors import ApiError
 from .store import ProductRow, Store, TagRow, now_iso
 from .validation import ItemInput, Problem, ValidationFailed
+
+HIT_CACHE_SIZE = 16  # distinct queries whose sorted hits are kept for paging
 
 
 def variant_tag_guid(owner: str, tag_type: str, name: str) -> str:
@@ -27,6 +32,9 @@ class Catalog:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._views: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._hits: OrderedDict[tuple[str, int, str], list[dict[str, Any]]] = OrderedDict()
+        self._generation = 0
+        self._shop_views: dict[str, tuple[int, list[dict[str, Any]]]] = {}
         self._lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------
@@ -46,6 +54,11 @@ class Catalog:
 
     def views(self, shop: str) -> list[dict[str, Any]]:
         """Every product view of a shop, oldest first. Views are shared: do not mutate."""
+        generation = self._generation
+        with self._lock:
+            cached = self._shop_views.get(shop)
+        if cached and cached[0] == generation:
+            return cached[1]
         revisions = self.store.product_revisions(shop)
         with self._lock:
             stale = [g for g, rev in revisions if self._views.get(g, (None,))[0] != rev]
@@ -54,14 +67,33 @@ class Catalog:
             for row in self.store.products_by_guid(stale):
                 self._view(row, tags)
         with self._lock:
-            return [self._views[g][1] for g, _ in revisions if g in self._views]
+            views = [self._views[g][1] for g, _ in revisions if g in self._views]
+            self._shop_views[shop] = (generation, views)
+        return views
 
     def query(self, shop: str, body: Any) -> tuple[list[dict[str, Any]], int]:
         """E4: the DSL over the token shop's products only (B5)."""
         if not isinstance(body, dict) or "dsl" not in body:
             raise dsl.QueryError('the body must be {"dsl": {...}}')
         search = dsl.parse_search(body["dsl"])
-        return dsl.run_search(self.views(shop), search)
+        sort = [(key.path, key.descending) for key in search.sort]
+        key = (shop, self._generation, json.dumps([search.query, sort], sort_keys=True))
+        with self._lock:
+            hits = self._hits.get(key)
+        if hits is None:
+            hits = dsl.sorted_hits(self.views(shop), search)
+            with self._lock:
+                self._hits[key] = hits
+                while len(self._hits) > HIT_CACHE_SIZE:
+                    self._hits.popitem(last=False)
+        return dsl.page_of(hits, search)
+
+    def _changed(self) -> None:
+        """Called after every write: cached query hits are stale from now on."""
+        with self._lock:
+            self._generation += 1
+            self._hits.clear()
+            self._shop_views.clear()
 
     def own_product(self, shop: str, guid: str) -> ProductRow:
         row = self.store.get_product(guid)
@@ -87,6 +119,7 @@ class Catalog:
                 revision=1, created=stamp, updated=stamp,
             ))
         self.store.insert_products(rows)
+        self._changed()
         tags = self._tags_by_guid()
         return [self._view(row, tags) for row in rows]
 
@@ -119,11 +152,13 @@ class Catalog:
             self.store.delete_product(guid)
         with self._lock:
             self._views.pop(guid, None)
+        self._changed()
 
     def _save(self, row: ProductRow) -> None:
         row.revision += 1
         row.updated = now_iso()
         self.store.save_product(row)
+        self._changed()
 
     # -- tags ------------------------------------------------------------
 

@@ -10,8 +10,8 @@ clause the sandbox ignored. Like Elasticsearch, which backs the real Gateway,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_SIZE = 10
@@ -21,6 +21,8 @@ TEXT_FIELDS = frozenset({"name", "desc", "brief"})
 LEAVES = frozenset({"match", "term", "terms", "exists", "match_all", "bool"})
 BOOL_CLAUSES = frozenset({"must", "filter", "must_not", "should"})
 _MISSING = object()
+
+Predicate = Callable[[dict[str, Any]], bool]
 
 
 class QueryError(ValueError):
@@ -39,6 +41,7 @@ class Search:
     sort: tuple[SortKey, ...]
     start: int
     size: int
+    predicate: Predicate = field(compare=False, repr=False, default=lambda doc: True)
 
 
 # -- parsing ---------------------------------------------------------------
@@ -51,7 +54,7 @@ def parse_search(dsl: Any) -> Search:
     if unknown:
         raise QueryError(f"unsupported dsl keys: {', '.join(sorted(unknown))}")
     query = dsl.get("query", {"match_all": {}})
-    check_query(query)
+    predicate = compile_query(query)
     start = _count(dsl.get("from", 0), "from")
     size = _count(dsl.get("size", DEFAULT_SIZE), "size")
     if size > MAX_SIZE:
@@ -62,7 +65,8 @@ def parse_search(dsl: Any) -> Search:
             f"got {start + size}; narrow the query (for example by a timestamps.created range "
             f"of terms or a sort boundary) instead of paging deeper"
         )
-    return Search(query=query, sort=parse_sort(dsl.get("sort", [])), start=start, size=size)
+    return Search(query=query, sort=parse_sort(dsl.get("sort", [])), start=start, size=size,
+                  predicate=predicate)
 
 
 def _count(value: Any, name: str) -> int:
@@ -90,23 +94,45 @@ def parse_sort(sort: Any) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
-def check_query(query: Any) -> None:
-    """Raise QueryError for any malformed or unsupported clause, before matching anything."""
+def compile_query(query: Any) -> Predicate:
+    """Validate a query and turn it into a predicate, once per search rather than per document."""
     kind, body = _single(query)
     if kind == "bool":
-        if not isinstance(body, dict) or set(body) - BOOL_CLAUSES:
-            raise QueryError("bool supports must, filter, must_not and should only")
-        for clauses in body.values():
-            for clause in _clauses(clauses):
-                check_query(clause)
-    elif kind == "exists":
+        return _compile_bool(body)
+    if kind == "exists":
         if not isinstance(body, dict) or not isinstance(body.get("field"), str) or len(body) != 1:
             raise QueryError('exists takes {"field": "<path>"}')
-    elif kind == "match_all":
+        path = body["field"]
+        return lambda doc: bool(values_at(doc, path))
+    if kind == "match_all":
         if body not in ({}, None):
             raise QueryError("match_all takes an empty object")
-    else:
-        _field_value(kind, body)
+        return lambda doc: True
+    path, value = _field_value(kind, body)
+    if kind == "match" and path in TEXT_FIELDS:
+        words = str(value).casefold().split()
+        return lambda doc: _text_contains(values_at(doc, path), words)
+    wanted = value if kind == "terms" else [value]
+    return lambda doc: any(_equal(have, want) for have in values_at(doc, path) for want in wanted)
+
+
+def _compile_bool(body: Any) -> Predicate:
+    if not isinstance(body, dict) or set(body) - BOOL_CLAUSES:
+        raise QueryError("bool supports must, filter, must_not and should only")
+    required = [compile_query(c) for c in _clauses(body.get("must", [])) + _clauses(body.get("filter", []))]
+    excluded = [compile_query(c) for c in _clauses(body.get("must_not", []))]
+    should = [compile_query(c) for c in _clauses(body.get("should", []))]
+
+    def test(doc: dict[str, Any]) -> bool:
+        return (all(p(doc) for p in required) and not any(p(doc) for p in excluded)
+                and (not should or any(p(doc) for p in should)))
+
+    return test
+
+
+def check_query(query: Any) -> None:
+    """Raise QueryError for any malformed or unsupported clause."""
+    compile_query(query)
 
 
 def _single(query: Any) -> tuple[str, Any]:
@@ -140,14 +166,24 @@ def _field_value(kind: str, body: Any) -> tuple[str, Any]:
 
 def values_at(doc: Any, path: str) -> list[Any]:
     """Every value at a dotted path; arrays are flattened like Elasticsearch does."""
-    current = [doc]
-    for part in path.split("."):
-        found = []
-        for value in current:
-            if isinstance(value, dict) and part in value:
-                found.append(value[part])
-        current = _flatten(found)
-    return [value for value in current if value is not None]
+    value = doc
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        if isinstance(value, list):  # rare: fan out over the array's elements
+            return _values_in(value, parts[index:])
+        if not isinstance(value, dict) or part not in value:
+            return []
+        value = value[part]
+    if isinstance(value, list):
+        return [v for v in _flatten(value) if v is not None]
+    return [] if value is None else [value]
+
+
+def _values_in(values: list[Any], parts: list[str]) -> list[Any]:
+    current = _flatten(values)
+    for part in parts:
+        current = _flatten(v[part] for v in current if isinstance(v, dict) and part in v)
+    return [v for v in current if v is not None]
 
 
 def _flatten(values: Iterable[Any]) -> list[Any]:
@@ -161,29 +197,7 @@ def _flatten(values: Iterable[Any]) -> list[Any]:
 
 
 def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
-    kind, body = _single(query)
-    if kind == "match_all":
-        return True
-    if kind == "bool":
-        return _matches_bool(body, doc)
-    if kind == "exists":
-        return bool(values_at(doc, body["field"]))
-    path, value = _field_value(kind, body)
-    found = values_at(doc, path)
-    if kind == "match" and path in TEXT_FIELDS:
-        return _text_contains(found, value)
-    wanted = value if kind == "terms" else [value]
-    return any(_equal(have, want) for have in found for want in wanted)
-
-
-def _matches_bool(body: dict[str, Any], doc: dict[str, Any]) -> bool:
-    required = _clauses(body.get("must", [])) + _clauses(body.get("filter", []))
-    if not all(matches(clause, doc) for clause in required):
-        return False
-    if any(matches(clause, doc) for clause in _clauses(body.get("must_not", []))):
-        return False
-    should = _clauses(body.get("should", []))
-    return not should or any(matches(clause, doc) for clause in should)
+    return compile_query(query)(doc)
 
 
 def _equal(have: Any, want: Any) -> bool:
@@ -193,8 +207,7 @@ def _equal(have: Any, want: Any) -> bool:
     return have == want
 
 
-def _text_contains(found: list[Any], value: Any) -> bool:
-    words = str(value).casefold().split()
+def _text_contains(found: list[Any], words: list[str]) -> bool:
     texts = [str(text).casefold() for text in found]
     return bool(texts) and all(any(word in text for text in texts) for word in words)
 
@@ -230,11 +243,18 @@ def sort_docs(docs: list[dict[str, Any]], keys: tuple[SortKey, ...]) -> list[dic
     return ordered
 
 
+def sorted_hits(docs: Iterable[dict[str, Any]], search: Search) -> list[dict[str, Any]]:
+    """Every matching document in result order (callers may cache this for paging)."""
+    return sort_docs([doc for doc in docs if search.predicate(doc)], search.sort)
+
+
+def page_of(hits: list[dict[str, Any]], search: Search) -> tuple[list[dict[str, Any]], int]:
+    return hits[search.start:search.start + search.size], len(hits)
+
+
 def run_search(docs: Iterable[dict[str, Any]], search: Search) -> tuple[list[dict[str, Any]], int]:
     """One page of the matching documents and the total number of matches."""
-    hits = [doc for doc in docs if matches(search.query, doc)]
-    ordered = sort_docs(hits, search.sort)
-    return ordered[search.start:search.start + search.size], len(hits)
+    return page_of(sorted_hits(docs, search), search)
 
 
 def search(docs: Iterable[dict[str, Any]], dsl: Any) -> tuple[list[dict[str, Any]], int]:

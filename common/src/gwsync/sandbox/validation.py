@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 MAX_BATCH = 100
+MAX_STOCK = 2**63 - 1  # SQLite's INTEGER
 VAT_PATTERN = re.compile(r"^VAT(\d+)$")
 PRODUCT_FIELDS = frozenset({
     "name", "brief", "desc", "sku", "images", "data", "tag_guids", "vat",
@@ -135,7 +136,7 @@ def _item(raw: Any, prefix: str, known_tags: Collection[str], problems: _Problem
 def _stock_level(value: Any, path: str, problems: _Problems) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STOCK:
         problems.add(path, "must be a non-negative integer")
         return None
     return value

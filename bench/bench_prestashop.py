@@ -1,0 +1,86 @@
+"""Benchmark: the PrestaShop connector against the fake webservice and the sandbox Gateway.
+
+    PYTHONPATH=common/src:prestashop/src python3 bench/bench_prestashop.py [--products 2000] [--latency 0.02]
+
+A generated shop (40 % of products with 2-6 combinations, 1-4 images each) behind the given
+latency. Prints, per run, wall time, PrestaShop and Gateway calls (total and per product),
+image downloads, writes and peak RSS: a full import, an immediate re-run, a run after one
+price change, one stock change, one new and one removed product, and another re-run.
+Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gwsync.testing.harness import Harness
+from gwsync_prestashop.connector import PrestaShopConnector
+from gwsync_prestashop.fake import PrestaShopFake
+
+
+def measure(h: Harness, fake: PrestaShopFake, label: str, products: int) -> dict:
+    platform_host = urlsplit(fake.url).netloc
+    fake.calls.clear()
+    started = time.monotonic()
+    report = h.run()
+    seconds = time.monotonic() - started
+    hosts = report.stats.per_host()
+    platform = hosts.get(platform_host, 0)
+    gateway = sum(n for host, n in hosts.items() if host != platform_host)
+    images = fake.calls.get("images", 0)
+    return {
+        "run": label, "seconds": round(seconds, 1),
+        "created": report.counts["created"], "updated": report.counts["updated"],
+        "unchanged": report.counts["unchanged"], "archived": report.counts["archived"],
+        "failed": report.counts["failed"], "skipped": report.counts["skipped"],
+        "prestashop_calls": platform, "of_which_images": images,
+        "api_calls_without_images": platform - images,
+        "prestashop_per_product": round(platform / products, 3),
+        "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
+        "writes": report.writes, "complete": report.complete,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=2000, help="products in the fake shop")
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds per PrestaShop request")
+    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    with tempfile.TemporaryDirectory(prefix="bench-prestashop-") as tmp, \
+            PrestaShopFake.running(latency=args.latency) as fake:
+        fake.seed(args.products)
+        shop = fake.shop
+        images = sum(len(p["associations"]["images"]) for p in shop.products.values())
+        h = Harness(PrestaShopConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        try:
+            print(f"catalog: {args.products} PrestaShop products, {len(shop.combinations)} combinations "
+                  f"({fake.expected_items()} Gateway items), {images} images; PrestaShop latency "
+                  f"{args.latency * 1000:.0f} ms, Gateway latency {args.gateway_latency * 1000:.0f} ms")
+            rows = [measure(h, fake, "full import", args.products)]
+            rows.append(measure(h, fake, "re-run (no change)", args.products))
+            fake.change_price()
+            fake.change_stock()
+            fake.add_product()
+            fake.remove_product()
+            rows.append(measure(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
+            rows.append(measure(h, fake, "re-run (no change)", args.products))
+        finally:
+            h.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for row in rows:
+        print(" | ".join(f"{k}={v}" for k, v in row.items()))
+    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
