@@ -219,3 +219,26 @@ def test_concurrent_workers_create_each_item_once(gw):
     report = run(gw, items, workers=8)
     assert report.counts["created"] == 210 and threading.active_count() < 50
     assert len(gw.products()) == 210
+
+
+def test_wiped_state_with_uploaded_images_costs_no_upload_and_no_write(gw):
+    def app(environ, start_response):
+        return Response(tiny_png((9, 9, 9)), content_type="image/png")(environ, start_response)
+
+    with serve(app) as images:
+        items = [simple("1", images=(Image(url=f"{images.url}/1.png"),)), shirt()]
+        run(gw, items)
+        for path in gw.state_dir.glob("*.sqlite*"):
+            path.unlink()
+        report = run(gw, items)
+    assert report.writes == 0 and report.images["uploaded"] == 0
+
+
+def test_a_skipped_variant_is_not_archived_and_inactive_waits_for_a_complete_read(gw):
+    run(gw, [shirt(), simple("1")])
+    partial = shirt().model_copy(update={"variants": shirt().variants[1:]})
+    report = run(gw, [Skipped(product_id="100", variant_id="100-S", reason="bad size"), partial, simple("1")])
+    assert report.counts["archived"] == 0 and ("100", "100-S") in by_identity(gw.products())
+    gw.connector_config["fail_after"] = 1
+    failed = run(gw, [simple("1", active=False), simple("2")])
+    assert failed.counts["archived"] == 0 and ("1", None) in by_identity(gw.products())

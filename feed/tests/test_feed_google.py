@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from gwsync.models import ImageAccess
 from gwsync_feed.errors import FeedError
-from gwsync_feed.fake import rss, rss_item as item
+from gwsync_feed.fake import rss
+from gwsync_feed.fake import rss_item as item
 
 FULL = item(id="A1", title="Kubek Poranek", description="Opis kubka", link="https://s.pl/a1",
             price="39.90 PLN", image_link="img/a.png", additional_image_link=["img/b.png", "https://cdn.pl/c.jpg"],

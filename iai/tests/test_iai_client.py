@@ -148,8 +148,9 @@ def test_other_fault_is_an_http_error():
 
 def test_unreachable_host():
     connector = IaiConnector({"url": "http://127.0.0.1:9", "api_key": "k" * 16})
-    connector.client.http.timeout = (0.5, 0.5)
-    with pytest.raises(Unreachable):
+    connector.client.http = HttpClient(connector.client.http.base_url, service="iai", retries=0,
+                                       timeout=(0.5, 0.5))
+    with pytest.raises(Unreachable, match="connection refused"):
         connector.check()
 
 

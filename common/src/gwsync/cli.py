@@ -45,7 +45,7 @@ class Progress:
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self._last = 0.0
+        self._last = time.monotonic()
         self._lock = threading.Lock()
 
     def __call__(self, report: Report) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ _MAGIC = (
     (b"GIF89a", "image/gif", "gif"),
     (b"RIFF", "image/webp", "webp"),  # checked further in sniff()
 )
+
+
+_UPLOADED_NAME = re.compile(r"([0-9a-f]{64})\.(?:jpg|png|gif|webp)$")
+
+
+def uploaded_digest(url: str) -> str | None:
+    """The SHA-256 in the name of a file we uploaded (we name uploads `<sha256>.<ext>`)."""
+    match = _UPLOADED_NAME.search(urlsplit(url).path)
+    return match.group(1) if match else None
 
 
 class BrokenImage(SyncError):

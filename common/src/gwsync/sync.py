@@ -18,11 +18,11 @@ from typing import Any
 
 from .categories import CategoryMap, CategoryResolver, CategoryTree, join_path
 from .connector import Connector, ReadContext
-from .errors import AuthError, HttpError, SyncError
+from .errors import AuthError, ConfigError, HttpError, SyncError
 from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
 from .gateway.payload import (Sellable, build_item, item_from_view, payload_hash, sellables, source_of,
                               with_stock)
-from .images import BrokenImage, ImageService
+from .images import BrokenImage, ImageService, uploaded_digest
 from .models import Product, Seen, Skipped, SourceId, StockUpdate
 from .redact import redact
 from .report import Report
@@ -94,6 +94,10 @@ class Engine:
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run)
         self.batcher = _Batcher(self._send_creates, size=options.batch_size)
         self._stop = threading.Event()
+        # archiving waits for a complete read; skipped items are never archived
+        self._retired: dict[str, tuple[str, str]] = {}
+        self._skipped: set[str] = set()
+        self._marks = threading.Lock()
         self._fatal: AuthError | None = None
         self._categories: CategoryResolver | None = None
         self._categories_lock = threading.Lock()
@@ -118,7 +122,7 @@ class Engine:
             raise self._fatal
         self.report.complete = self.report.read_error is None and not self._stop.is_set()
         if self.report.complete and self.options.archive_missing:
-            self._archive_missing(seen)
+            self._archive_all(seen)
         if self.report.complete and not self.report.failures and ctx.new_cursor is not None:
             self.state.set_meta(CURSOR_KEY, ctx.new_cursor)
         self.report.notes.extend(ctx.notes)
@@ -139,7 +143,7 @@ class Engine:
                     future = pool.submit(self._handle, item)
                     futures.add(future)
                     future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
-            except AuthError:
+            except (AuthError, ConfigError):
                 raise
             except SyncError as exc:
                 self.report.read_error = f"reading {self.connector.title} stopped: {exc}"
@@ -150,8 +154,7 @@ class Engine:
             if isinstance(item, Product):
                 self._product(item)
             elif isinstance(item, Skipped):
-                source = self._source(item.product_id, item.variant_id)
-                self.report.skip(source.key, "", item.reason)
+                self._skip(self._source(item.product_id, item.variant_id).key, "", item.reason)
             elif isinstance(item, StockUpdate):
                 self._stock(item)
         except AuthError as exc:  # the Gateway refused us: nothing else can land either
@@ -163,6 +166,11 @@ class Engine:
         finally:
             self.progress(self.report)
 
+    def _skip(self, identity: str, name: str, reason: str) -> None:
+        with self._marks:
+            self._skipped.add(identity)
+        self.report.skip(identity, name, reason)
+
     def _source(self, product_id: str, variant_id: str | None = None) -> SourceId:
         return SourceId(platform=self.platform, shop=self.shop, product_id=product_id, variant_id=variant_id)
 
@@ -173,13 +181,14 @@ class Engine:
         current = {s.source.key for s in items if s.active}
         for old in self.state.items_of_product(product.product_id):
             if old.identity not in current and not old.archived and old.guid:
-                self._archive(old.identity, old.guid, product.name)
+                with self._marks:
+                    self._retired[old.identity] = (old.guid, product.name)
         live = [s for s in items if s.active]
         self.report.count("inactive", len(items) - len(live))
         priced = []
         for sellable in live:
             if sellable.price is None or sellable.price <= 0:
-                self.report.skip(sellable.source.key, sellable.name, "price is zero or missing")
+                self._skip(sellable.source.key, sellable.name, "price is zero or missing")
             else:
                 priced.append(sellable)
         if not priced:
@@ -388,6 +397,10 @@ class Engine:
             archived = view.get("archived") not in (None, False)
             self._save(source, str(view["guid"]), item, payload_hash(item), archived=archived)
             self._adopt_variant_tag(source, view)
+            for url in view.get("images") or []:
+                digest = uploaded_digest(str(url))
+                if digest:  # so a re-fetched image finds its upload instead of making another
+                    self.state.save_blob(digest, str(url))
         return found
 
     def _adopt_variant_tag(self, source: SourceId, view: dict) -> None:
@@ -398,15 +411,18 @@ class Engine:
 
     # -- archiving -------------------------------------------------------------------------
 
-    def _archive_missing(self, seen: set[str]) -> None:
-        gone = [i for i in self.state.live_items() if i.product_id not in seen]
+    def _archive_all(self, seen: set[str]) -> None:
+        """After a complete read: what left the source, or went inactive, or lost a variant."""
+        gone = {i.identity: (i.guid, "") for i in self.state.live_items() if i.product_id not in seen}
+        gone.update(self._retired)
         with ThreadPoolExecutor(self.options.workers) as pool:
-            for old in gone:
-                pool.submit(self._archive_safely, old.identity, old.guid)
+            for identity, (guid, name) in gone.items():
+                if identity not in self._skipped and not _product_skipped(identity, self._skipped):
+                    pool.submit(self._archive_safely, identity, guid, name)
 
-    def _archive_safely(self, identity: str, guid: str | None) -> None:
+    def _archive_safely(self, identity: str, guid: str | None, name: str) -> None:
         try:
-            self._archive(identity, guid, "")
+            self._archive(identity, guid, name)
         except Exception as exc:
             self.report.fail(identity, "", f"archive failed: {_reason(exc)}")
 
@@ -416,6 +432,11 @@ class Engine:
             self.gateway.archive_product(guid)
         self.state.set_archived(identity, True)
         self.report.count("archived")
+
+
+def _product_skipped(identity: str, skipped: set[str]) -> bool:
+    """A `Skipped` for a whole product (no variant id) covers each of its variants."""
+    return identity.rsplit("|", 1)[0] + "|" in skipped
 
 
 def _variant_tag_of(view: dict) -> str | None:

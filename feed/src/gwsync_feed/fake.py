@@ -10,17 +10,19 @@ Every change rewrites the file, as a vendor's export would.
 from __future__ import annotations
 
 import os
+import secrets
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
-from gwsync.testing.fake import serve
+from gwsync.testing.fake import LoopbackServer
 from werkzeug.wrappers import Request, Response
 
 COLOURS = {"red": (200, 40, 40), "blue": (40, 70, 200), "green": (40, 160, 70), "black": (25, 25, 25)}
@@ -53,11 +55,11 @@ class FakeItem:
 
 class FeedFake:
     USERNAME = "vendor"
-    PASSWORD = "feed-pass-8h2k"
     FEED_PATH = "/feeds/products.xml"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.password = secrets.token_urlsafe(16)  # made per fake: no credential lives in code
         self.url = ""  # set once the server runs
         self.items: list[FakeItem] = []
         self.served: list[str] = []  # paths requested, for assertions
@@ -69,20 +71,30 @@ class FeedFake:
     def running(cls) -> Iterator[FeedFake]:
         with tempfile.TemporaryDirectory(prefix="feed-fake-") as folder:
             fake = cls(Path(folder))
-            with serve(fake.app) as server:
-                fake.url = server.url
-                fake.seed(6)
+            fake.start()
+            try:
                 yield fake
+            finally:
+                fake.stop()
+
+    def start(self, port: int = 0) -> FeedFake:
+        self._server = LoopbackServer(self.app, port=port).start()
+        self.url = self._server.url
+        self.seed(6)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
 
     # --- FakePlatform -------------------------------------------------------------
     def config(self) -> dict[str, str]:
-        return {"source": self.url + self.FEED_PATH, "username": self.USERNAME, "password": self.PASSWORD}
+        return {"source": self.url + self.FEED_PATH, "username": self.USERNAME, "password": self.password}
 
     def bad_config(self) -> dict[str, str]:
-        return {**self.config(), "password": "wrong-" + self.PASSWORD}
+        return {**self.config(), "password": "wrong-" + self.password}
 
     def secrets(self) -> list[str]:
-        return [self.PASSWORD]
+        return [self.password]
 
     def seed(self, products: int) -> None:
         """Every third product is a group of three sizes; images alternate public and private."""
@@ -148,8 +160,11 @@ class FeedFake:
         os.replace(temporary, target)  # a reader never sees half a file
 
     # --- HTTP ---------------------------------------------------------------------
-    @Request.application
-    def app(self, request: Request) -> Response:
+    def app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """The WSGI app: the feed and private images behind Basic auth, public images open."""
+        return self._respond(Request(environ))(environ, start_response)
+
+    def _respond(self, request: Request) -> Response:
         self.served.append(request.path)
         public = request.path.startswith("/public/")
         if not public and not self._authorised(request):
@@ -163,7 +178,7 @@ class FeedFake:
 
     def _authorised(self, request: Request) -> bool:
         auth = request.authorization
-        return bool(auth and auth.username == self.USERNAME and auth.password == self.PASSWORD)
+        return bool(auth and auth.username == self.USERNAME and auth.password == self.password)
 
 
 def rss_item(**fields: str | list[str] | None) -> str:
@@ -188,3 +203,8 @@ def _item_xml(item: FakeItem) -> str:
                     price=f"{item.price} PLN", availability="in_stock", quantity=str(item.quantity),
                     image_link=item.image, item_group_id=item.group, size=item.size,
                     product_type="Dom i ogród > Kuchnia i jadalnia")
+
+
+def start_fake(port: int = 0) -> FeedFake:
+    """A running fake for the Docker smoke test (gwsync.testing.smoke); lives until the process ends."""
+    return FeedFake(Path(tempfile.mkdtemp(prefix="feed-fake-"))).start(port)

@@ -10,7 +10,7 @@ google_product_category, vat (custom: the item's own rate).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from .context import MappingContext
@@ -86,7 +86,7 @@ def _instant(text: str, day_time: time) -> datetime:
     value = datetime.fromisoformat(text)
     if "T" not in text and " " not in text:  # a bare date
         value = datetime.combine(value.date(), day_time)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def item_vat(record: Record, default: int) -> int:

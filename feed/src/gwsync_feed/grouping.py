@@ -22,6 +22,8 @@ from .entries import Entry
 MAX_VARIANTS = 1000  # more is a feed error, not a product: the group is skipped
 _BATCH = 1000
 
+# Scratch data: no journal, no fsync; a 4 MB page cache whatever the feed's size.
+_PRAGMAS = "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -4096;"
 _SCHEMA = """
 CREATE TABLE staged (group_key TEXT NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL,
                      PRIMARY KEY (group_key, seq)) WITHOUT ROWID;
@@ -43,7 +45,7 @@ class Staging:
         # "" = a private temporary database on disk; the generator that owns it may be
         # resumed from another thread than the one that created it, never concurrently.
         self._db = sqlite3.connect("", check_same_thread=False)
-        self._db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -4096;" + _SCHEMA)
+        self._db.executescript(_PRAGMAS + _SCHEMA)
         self._pending: list[tuple[str, int, str]] = []
         self._seq = 0
 

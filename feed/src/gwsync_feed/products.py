@@ -8,12 +8,14 @@ feeds put into every item's title ("Koszulka Basic czarna M" -> "Koszulka Basic"
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from gwsync.models import Product, Skipped, Variant, build_product
 
 from .entries import Entry
 
+T = TypeVar("T")
 FALLBACK_OPTION = "Wariant"  # a group member whose feed row names no option
 _SEPARATORS = " \t-–—,;/|:(["
 _TRAILING_GROUP = re.compile(r"[(\[]([^()\[\]]*)[)\]]$")  # "(M)", "[czarny, XL]"
@@ -54,7 +56,8 @@ def _conflict(entry: Entry, accepted: list[Entry], parent: Entry | None) -> str 
         return f"id {entry.item_id!r} repeats within the group"
     if entry.price is None and (parent is None or parent.price is None):
         return "no price (and no parent row with one)"
-    vat = parent.vat if parent is not None and parent.vat is not None else (accepted[0].vat if accepted else None)
+    head = parent if parent is not None and parent.vat is not None else (accepted[0] if accepted else None)
+    vat = head.vat if head is not None else None
     if vat is not None and entry.vat is not None and entry.vat != vat:
         return f"VAT {entry.vat}% differs from the group's {vat}%"
     return None
@@ -70,7 +73,8 @@ def _group(group_id: str, members: list[Entry], parent: Entry | None) -> Product
         description=_first(e.description for e in [head, *members]),
         images=head.images or members[0].images,
         category_path=_first(e.category_path for e in [head, *members]) or (),
-        active=parent.active if parent is not None else any(e.active for e in members), variants=tuple(_variant(e, base) for e in members),
+        active=parent.active if parent is not None else any(e.active for e in members),
+        variants=tuple(_variant(e, base) for e in members),
     )
 
 
@@ -80,7 +84,7 @@ def _variant(entry: Entry, base: str) -> Variant:
                    price=entry.price, stock=entry.stock, images=entry.images, active=entry.active)
 
 
-def _first(values):  # type: ignore[no-untyped-def]
+def _first(values: Iterable[T]) -> T | None:
     return next((v for v in values if v), None)
 
 
@@ -124,7 +128,7 @@ def _trim(text: str) -> str:
 def _common_words(titles: list[str]) -> str:
     words = [re.split(r"\s+", t) for t in titles]
     common = []
-    for column in zip(*words):
+    for column in zip(*words, strict=False):  # as long as the shortest title
         if len({w.casefold() for w in column}) != 1:
             break
         common.append(column[0])

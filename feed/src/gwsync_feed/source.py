@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -96,7 +95,7 @@ def _open_file(location: FeedLocation) -> Iterator[io.BufferedReader]:
     if not path.is_file():
         raise ConfigError(f"FEED_SOURCE: no feed file at {path} (check the path and the mounted volume)")
     try:
-        handle = open(path, "rb", buffering=CHUNK)  # noqa: SIM115 - closed below
+        handle = io.BufferedReader(io.FileIO(path, "r"), buffer_size=CHUNK)
     except OSError as exc:
         raise ConfigError(f"FEED_SOURCE: cannot open {path}: {exc.strerror}") from None
     with handle:

@@ -32,6 +32,8 @@ PRODUCT_ELEMENTS = (
     "category_name", "producer_name", "pictures", "sizes", "sizes_attributes",
     "quantities", "version_data", "modification_time", "quantity_changed_time",
 )
+# Per-shop prices, requested only when IAI_SHOP_ID is set (element name not confirmed live).
+SHOP_ELEMENTS = ("shops_attributes",)
 # For the removed-products check: who was removed, and which group they were in.
 REMOVED_ELEMENTS = ("version_data", "modification_time")
 
@@ -58,9 +60,10 @@ class DateWindow:
 
 
 class IaiClient:
-    def __init__(self, http: HttpClient, *, language: str = "pol") -> None:
+    def __init__(self, http: HttpClient, *, language: str = "pol", extra_elements: Iterable[str] = ()) -> None:
         self.http = http
         self.language = language
+        self.elements = (*PRODUCT_ELEMENTS, *extra_elements)
         self.pages_read = 0
 
     # -- products ---------------------------------------------------------
@@ -80,11 +83,11 @@ class IaiClient:
 
     def iter_products(self, *, status: str = "active", window: DateWindow | None = None,
                       ids: Iterable[int] | None = None,
-                      elements: Iterable[str] = PRODUCT_ELEMENTS) -> Iterator[dict[str, Any]]:
+                      elements: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         """Every product matching the filters, page by page, in id order."""
         params: dict[str, Any] = {
             "returnProducts": status,
-            "returnElements": list(elements),
+            "returnElements": list(self.elements if elements is None else elements),
             "productSearchingLangId": self.language,
             "alwaysReturnProductShopSizesAttributes": True,
             "skipDefaultProduct": "y",
@@ -98,7 +101,7 @@ class IaiClient:
         for page in self.iter_pages(params):
             yield from page
 
-    def products_by_ids(self, ids: Iterable[int], elements: Iterable[str] = PRODUCT_ELEMENTS
+    def products_by_ids(self, ids: Iterable[int], elements: Iterable[str] | None = None
                         ) -> Iterator[dict[str, Any]]:
         """Products by id, 100 ids per search (ids that do not exist are simply absent)."""
         pending = sorted({int(i) for i in ids})

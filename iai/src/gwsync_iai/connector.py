@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import RateLimiter
-from gwsync.models import Item, Product, Seen, Skipped
+from gwsync.models import Item, Seen, Skipped
 
-from .client import REMOVED_ELEMENTS, DateWindow, IaiClient
+from .client import REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
 from .mapping import (
     Options,
     SizeCatalog,
@@ -73,7 +73,8 @@ class IaiConnector(Connector):
         http = self.http(f"{url}/api/admin/v{self.api_version}/",
                          headers={"X-API-KEY": str(self.config["api_key"]), "Accept": "application/json"},
                          limiter=RateLimiter(5, 5))
-        self.client = IaiClient(http, language=self.options.language)
+        self.client = IaiClient(http, language=self.options.language,
+                                extra_elements=SHOP_ELEMENTS if self.options.shop_id is not None else ())
         self._http = http
 
     @property
@@ -253,4 +254,4 @@ def _int(value: Any, name: str, default: int | None) -> int | None:
         raise ConfigError(f"setting {name} must be a whole number (got {value!r})") from None
 
 
-__all__ = ["IaiConnector", "GroupAssembler", "Product"]
+__all__ = ["GroupAssembler", "IaiConnector"]

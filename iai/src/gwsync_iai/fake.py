@@ -38,6 +38,7 @@ ELEMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "currency": ("currencyId",),
     "visible": ("productIsVisible",),
     "shops": ("productShops",),
+    "shops_attributes": ("productShopsAttributes",),
     "category_name": ("categoryId", "categoryName"),
     "producer_name": ("producerId", "producerName"),
     "pictures": ("productImages",),

@@ -36,7 +36,6 @@ from gwsync.models import (
     Image,
     ImageAccess,
     Item,
-    Product,
     Skipped,
     Variant,
     build_product,

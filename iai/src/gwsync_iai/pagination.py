@@ -8,6 +8,7 @@ means the server ignored `resultsPage`: that is an error, never a silent loop.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -62,8 +63,6 @@ def _is_last(body: dict[str, Any], page: int) -> bool:
         pages = int(body.get("resultsNumberPage"))
     except (TypeError, ValueError):
         return False  # no count: keep going until a short or empty page
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         page = int(body.get("resultsPage", page))
-    except (TypeError, ValueError):
-        pass
     return page + 1 >= pages

@@ -94,6 +94,7 @@ class ShoperClient:
         self.refreshes = 0
         # sub-request paths are absolute: "/webapi/rest/products" (or below a shop's sub-path)
         self._api_prefix = urlsplit(http.base_url).path
+        self._shop = http.base_url[: -len(API_PATH)] if http.base_url.endswith(API_PATH) else http.base_url
 
     # -- authentication -------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class ShoperClient:
             raise AuthError(f"Shoper refused the WebAPI login (HTTP {response.status_code} {code or ''}): "
                             "check SHOPER_CLIENT_ID and SHOPER_CLIENT_SECRET")
         if response.status_code in (400, 404, 405):
-            raise CannotRun(f"{self.http.base_url} has no Shoper WebAPI (HTTP {response.status_code} "
+            raise CannotRun(f"{self._shop} has no Shoper WebAPI (HTTP {response.status_code} "
                             "on /webapi/rest/auth): check SHOPER_URL (the shop's address, e.g. "
                             "https://sklep123456.shoparena.pl)")
         if response.status_code != 200:
@@ -118,7 +119,7 @@ class ShoperClient:
         body = self._json(response, "POST /webapi/rest/auth")
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
-            raise CannotRun(f"{self.http.base_url} answered the WebAPI login without a token: "
+            raise CannotRun(f"{self._shop} answered the WebAPI login without a token: "
                             "check SHOPER_URL")
         register_secret(token)
         self._token = str(token)
@@ -165,7 +166,7 @@ class ShoperClient:
     def get(self, resource: str, params: dict[str, Any] | None = None) -> Any:
         response = self._send("GET", resource, params=_flat(params or {}))
         if response.status_code == 404 and resource.rstrip("/") in ("application-config",):
-            raise CannotRun(f"{self.http.base_url} has no Shoper WebAPI (404 on {resource}): "
+            raise CannotRun(f"{self._shop} has no Shoper WebAPI (404 on {resource}): "
                             "check SHOPER_URL")
         self._check(response, f"GET {resource}")
         return self._json(response, f"GET {resource}")
