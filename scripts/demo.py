@@ -75,7 +75,7 @@ def main() -> int:
     start_sandbox()
     shop = shop_env()
     env = {**os.environ, **shop, "GATEWAY_URL": URL, "GATEWAY_SYNC_STATE_DIR": str(DEMO / "state"),
-           "FEED_SOURCE": str(ROOT / "feed" / "examples" / "demo.xml")}
+           "FEED_SOURCE": str(ROOT / "feed" / "examples" / "demo.xml"), "FEED_SHOP_ID": "demo"}
     print(f"sandbox Gateway: {URL}  (shop {shop['GATEWAY_SHOP_GUID']})")
     result = subprocess.run([str(BIN / "gateway-feed"), "import", "--report", str(DEMO / "report.json")],
                             env=env, stdin=subprocess.DEVNULL)

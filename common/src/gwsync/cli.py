@@ -106,7 +106,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     name = f"gateway-{connector_cls.platform}"
     secret_envs = ", ".join(s.env for s in (*GATEWAY_SETTINGS, *connector_cls.settings) if s.secret)
 
-    @click.group(name=name, help=f"Sync a {connector_cls.title} catalog into the Gateway.\n\n"
+    @click.group(name=name, help=f"Sync a vendor's {connector_cls.title} catalog into the Gateway.\n\n"
                  f"Secrets ({secret_envs}) come from the environment, the config file or a prompt; "
                  "they have no flags.")
     @click.version_option(package_name="gateway-sync-common")

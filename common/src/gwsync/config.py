@@ -35,7 +35,10 @@ STATE_DIR = Setting("state_dir", "GATEWAY_SYNC_STATE_DIR", "Where the sync state
 CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
                        "CSV mapping source category paths to Gateway category paths",
                        required=False, kind="path")
-GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP)
+RATE_LIMIT = Setting("rate_limit", "GATEWAY_RATE_LIMIT",
+                     "Gateway requests per second (gateway-api.md B12 assumes 10)",
+                     required=False, default="10", kind="int")
+GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP, RATE_LIMIT)
 
 
 def default_state_dir() -> Path:

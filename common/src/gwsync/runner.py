@@ -88,7 +88,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
     with ExitStack() as stack:
         stack.callback(connector.close)
         target = stack.enter_context(gateway_target(config, state_dir))
-        gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
+        gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
+                                per_second=max(1, config["rate_limit"] or 10))
         stack.callback(gateway.close)
         path = state_file(state_dir, connector.platform, connector.shop, target.url if not target.embedded
                           else SANDBOX, target.shop_guid)

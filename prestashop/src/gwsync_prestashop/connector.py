@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -219,7 +219,7 @@ class PrestaShopConnector(Connector):
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         catalog, digest = self._catalog()
         cursor = self._load_cursor(ctx)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         full = cursor is None or cursor.get("lookups") != digest or \
             now - datetime.fromisoformat(cursor["full_at"]) > FULL_EVERY
         state: dict[str, Any] = {"since": "", "fp": {}}

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -385,7 +385,7 @@ class PrestaShopShop:
 def _sort_key(value: Any) -> Any:
     try:
         return (0, Decimal(str(value)), "")
-    except Exception:  # noqa: BLE001 - text sorts after numbers
+    except InvalidOperation:  # text sorts after numbers
         return (1, Decimal(0), str(value))
 
 
@@ -397,7 +397,7 @@ def _matches(value: Any, spec: str) -> bool:
         low, high = spec.split(",", 1)
         try:
             return Decimal(low) <= Decimal(text) <= Decimal(high)
-        except Exception:  # noqa: BLE001 - dates compare as text
+        except InvalidOperation:  # dates compare as text
             return low <= text <= high
     return text.lower() == spec.lower()
 
@@ -439,11 +439,8 @@ class PrestaShopFake:
                                   tax_group=rng.choice((1, 1, 1, 2)))
 
     def expected_items(self) -> int:
-        count = 0
-        for pid, product in self.shop.products.items():
-            combos = [c for c in self.shop.combinations.values() if c["id_product"] == _s(pid)]
-            count += len(combos) or 1
-        return count
+        per_product = Counter(c["id_product"] for c in self.shop.combinations.values())
+        return sum(per_product.get(_s(pid), 0) or 1 for pid in self.shop.products)
 
     def _simple(self, second: bool = False) -> int:
         simple = [pid for pid, p in sorted(self.shop.products.items()) if not p["associations"].get("combinations")]

@@ -238,8 +238,8 @@ class ShoperClient:
                 out[name] = self._sub_result(code, body, f"GET {requests_[name][0]}")
         return out
 
-    def first_pages(self, listings: Iterable[Listing],
-                    extra: dict[str, tuple[str, dict[str, Any]]] | None = None) -> tuple[dict[str, Page], dict[str, Any]]:
+    def first_pages(self, listings: Iterable[Listing], extra: dict[str, tuple[str, dict[str, Any]]] | None = None,
+                    ) -> tuple[dict[str, Page], dict[str, Any]]:
         """Page 1 of every listing plus `extra` single GETs, batched together."""
         listings = list(listings)
         wanted = {f"page:{lst.name}": (lst.resource, lst.page_params(1)) for lst in listings}

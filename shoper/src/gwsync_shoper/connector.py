@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.models import Item, Product
+from gwsync.models import Item
 
 from . import mapping
 from .client import API_PATH, ShoperClient, watch_bucket
@@ -205,4 +205,4 @@ def _compact_image(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: row.get(k) for k in _IMAGE_FIELDS if k in row}
 
 
-__all__ = ["ShoperConnector", "Product"]
+__all__ = ["ShoperConnector"]

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation, ROUND_FLOOR
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from gwsync.models import (
     Image,
     ImageAccess,
     Item,
-    Product,
     Seen,
     Skipped,
     StockUpdate,
@@ -372,5 +371,4 @@ __all__ = [
     "Lookups", "build_lookups", "map_product", "stock_updates", "map_images", "map_image", "image_url",
     "tax_rate", "to_stock", "translation", "variant_options", "category_path", "category_parents",
     "split_stocks", "stock_price", "flag", "edit_date_since", "latest_edit_date", "parse_edit_date",
-    "Product",
 ]
