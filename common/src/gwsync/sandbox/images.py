@@ -8,7 +8,7 @@ import hmac
 import ipaddress
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ PLACEHOLDER_TYPE = "image/svg+xml"
 def upload_form(base_url: str, shop: str, filename: str, content_type: str, secret: bytes) -> dict[str, Any]:
     """E14's answer: an S3-style presigned POST whose url ends with '/' (spec 7.1)."""
     key = f"{shop}/{uuid.uuid4()}-{filename.replace('/', '_').replace(chr(92), '_')}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     policy_doc = {"expiration": (now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "conditions": [{"key": key}, {"Content-Type": content_type}]}
     policy = base64.b64encode(json.dumps(policy_doc).encode()).decode()

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS counters (
 
 def now_iso() -> str:
     """ISO 8601 in UTC with microseconds, the Gateway's timestamp format."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def normalize_guid(value: str) -> str:
