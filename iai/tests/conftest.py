@@ -1,6 +1,6 @@
 """Fixtures for the IdoSell tests.
 
-The recorded IdoSell files (../shared/fixtures/idosell/) are IOF 3.0 feed products, not
+The recorded IdoSell files (tests/fixtures/, copied from shared/fixtures/idosell) are IOF 3.0 feed products, not
 Admin API search results. `iof_to_admin` re-expresses one feed <product> in the Admin
 API's field names, field by field as the platform doc's mapping table (section 5) pairs
 them, so that the mapping's business rules run on the recorded values.
@@ -14,17 +14,7 @@ from typing import Any
 
 import pytest
 
-def _fixtures() -> Path:
-    """../shared/fixtures/idosell, looked up from this file upwards."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "fixtures" / "idosell"
-        if candidate.is_dir():
-            return candidate
-    pytest.skip("the recorded IdoSell fixtures (shared/fixtures/idosell) are not available",
-                allow_module_level=True)
-
-
-FIXTURES = _fixtures()
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 IAIEXT = "{http://www.iai-shop.com/developers/iof/extensions.phtml}"
 

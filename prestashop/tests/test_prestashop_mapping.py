@@ -1,4 +1,4 @@
-"""Mapping rules on the recorded PrestaShop responses (shared/fixtures/prestashop).
+"""Mapping rules on the recorded PrestaShop responses (copied into tests/fixtures).
 
 Files marked "edited" in the fixtures README are used only where the edit is the
 point (trimmed stock rows, a combination without images) and never as evidence
@@ -27,9 +27,7 @@ from gwsync_prestashop.mapping import (
     text,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "prestashop"
-if not FIXTURES.is_dir():
-    FIXTURES = Path("/work/shared/fixtures/prestashop")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def load(name: str):
