@@ -1,6 +1,6 @@
 """Benchmark: the IAI / IdoSell connector against the fake Admin API and the sandbox Gateway.
 
-    PYTHONPATH=common/src:iai/src python3 bench/bench_iai.py [--products 2000] [--latency 0.02]
+    .venv/bin/python bench/bench_iai.py [--products 2000] [--latency 0.02]
 
 Prints, per run, wall time, IdoSell and Gateway calls (total and per product), writes and
 peak RSS: a full import, an unchanged re-run, a run after a few changes, another re-run.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gwsync.testing.bench import change_scenario, print_rows
 from gwsync.testing.harness import Harness
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
@@ -60,20 +60,10 @@ def main() -> None:
             print(f"catalog: {args.products} IdoSell products ({fake.expected_items()} Gateway items), "
                   f"{len(fake.images)} images; IdoSell latency {args.latency * 1000:.0f} ms, "
                   f"Gateway latency {args.gateway_latency * 1000:.0f} ms")
-            rows = [measure(h, fake, "full import", args.products)]
-            rows.append(measure(h, fake, "re-run (no change)", args.products))
-            fake.change_price()
-            fake.change_stock()
-            fake.add_product()
-            fake.remove_product()
-            rows.append(measure(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
-            rows.append(measure(h, fake, "re-run (no change)", args.products))
+            rows = change_scenario(lambda label: measure(h, fake, label, args.products), fake)
         finally:
             h.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for row in rows:
-        print(" | ".join(f"{k}={v}" for k, v in row.items()))
-    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

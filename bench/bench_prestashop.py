@@ -1,6 +1,6 @@
 """Benchmark: the PrestaShop connector against the fake webservice and the sandbox Gateway.
 
-    PYTHONPATH=common/src:prestashop/src python3 bench/bench_prestashop.py [--products 2000] [--latency 0.02]
+    .venv/bin/python bench/bench_prestashop.py [--products 2000] [--latency 0.02]
 
 A generated shop (40 % of products with 2-6 combinations, 1-4 images each) behind the given
 latency. Prints, per run, wall time, PrestaShop and Gateway calls (total and per product),
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gwsync.testing.bench import change_scenario, print_rows
 from gwsync.testing.harness import Harness
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
@@ -66,20 +66,10 @@ def main() -> None:
             print(f"catalog: {args.products} PrestaShop products, {len(shop.combinations)} combinations "
                   f"({fake.expected_items()} Gateway items), {images} images; PrestaShop latency "
                   f"{args.latency * 1000:.0f} ms, Gateway latency {args.gateway_latency * 1000:.0f} ms")
-            rows = [measure(h, fake, "full import", args.products)]
-            rows.append(measure(h, fake, "re-run (no change)", args.products))
-            fake.change_price()
-            fake.change_stock()
-            fake.add_product()
-            fake.remove_product()
-            rows.append(measure(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
-            rows.append(measure(h, fake, "re-run (no change)", args.products))
+            rows = change_scenario(lambda label: measure(h, fake, label, args.products), fake)
         finally:
             h.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for row in rows:
-        print(" | ".join(f"{k}={v}" for k, v in row.items()))
-    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: the Shoper connector against the fake WebAPI (leaky bucket on) and the sandbox Gateway.
 
-    PYTHONPATH=common/src:shoper/src python3 bench/bench_shoper.py [--products 2000] [--latency 0.02]
+    .venv/bin/python bench/bench_shoper.py [--products 2000] [--latency 0.02]
 
 Prints wall time, platform and Gateway calls per product, 429s seen, peak RSS and
 what a re-run and a run after a few changes cost. Not a test.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gwsync.testing.bench import change_scenario, print_rows
 from gwsync.testing.harness import Harness
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
@@ -67,20 +67,10 @@ def main() -> None:
                   f"platform latency {args.latency * 1000:.0f} ms, Gateway latency "
                   f"{args.gateway_latency * 1000:.0f} ms, bucket {fake.shop.bucket.limit} calls / "
                   f"{fake.shop.bucket.bandwidth:g} per s, bulk cost {args.bulk_cost}")
-            rows = [run(h, fake, "full import", args.products)]
-            rows.append(run(h, fake, "re-run (no change)", args.products))
-            fake.change_price()
-            fake.change_stock()
-            fake.add_product()
-            fake.remove_product()
-            rows.append(run(h, fake, "after 1 price, 1 stock, 1 new, 1 removed", args.products))
-            rows.append(run(h, fake, "re-run (no change)", args.products))
+            rows = change_scenario(lambda label: run(h, fake, label, args.products), fake)
         finally:
             h.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for row in rows:
-        print(" | ".join(f"{k}={v}" for k, v in row.items()))
-    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import secrets
 import sqlite3
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -82,6 +83,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                progress: Callable[[Report], None] | None = None,
                on_engine: Callable[[Engine], None] | None = None) -> Report:
     stats = CallStats()
+    started = time.time()
     state_dir = config["state_dir"] or default_state_dir()
     category_map = CategoryMap.load(config["category_map"]) if config["category_map"] else None
     connector = connector_cls(config.values, stats)
@@ -110,7 +112,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
             report.finish()
             engine.images.close()
             if not dry_run:
-                state.record_run(0.0, "complete" if report.complete else "incomplete", report.as_dict())
+                state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
         return report

@@ -120,6 +120,8 @@ class Engine:
         self.batcher.flush()
         if self._fatal is not None:
             raise self._fatal
+        if self._stop.is_set() and self.report.read_error is None:
+            self.report.read_error = "stopped before the read finished (signal)"
         self.report.complete = self.report.read_error is None and not self._stop.is_set()
         if self.report.complete and self.options.archive_missing:
             self._archive_all(seen)

@@ -10,6 +10,8 @@ under `/data/gfx/pictures/`. Shapes follow ../shared/platforms/iai-idosell.md se
 
 from __future__ import annotations
 
+import secrets
+
 import hashlib
 import logging
 import math
@@ -26,8 +28,9 @@ from flask import Flask, Response, jsonify, request
 
 from gwsync.testing.fake import LoopbackServer
 
-API_KEY = "fake-idosell-key-0123456789abcdef"
-LIMITED_KEY = "fake-idosell-key-without-pim-rights"
+# made per process: no credential is written in code
+API_KEY = "fake-" + secrets.token_urlsafe(24)
+LIMITED_KEY = "fake-" + secrets.token_urlsafe(24)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 ELEMENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -393,9 +396,9 @@ class IdoSellFake:
 
     # -- serving -----------------------------------------------------------------------
 
-    def start(self) -> IdoSellFake:
+    def start(self, port: int = 0) -> IdoSellFake:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.server = LoopbackServer(self.app, self.latency).start()
+        self.server = LoopbackServer(self.app, self.latency, port).start()
         old = self.base_url
         self.base_url = self.server.url
         for record in self.products.values():  # pictures seeded before start point at the server
@@ -415,6 +418,11 @@ class IdoSellFake:
             yield fake
         finally:
             fake.stop()
+
+
+def start_fake(port: int = 0) -> IdoSellFake:
+    """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke iai`)."""
+    return IdoSellFake().start(port)
 
 
 def _fault(status: int, code: int, text: str) -> Response:

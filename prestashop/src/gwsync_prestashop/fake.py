@@ -14,6 +14,8 @@ the shape is our assumption and marked so.
 
 from __future__ import annotations
 
+import secrets
+
 import base64
 import json
 import logging
@@ -32,8 +34,9 @@ from gwsync.testing.fake import LoopbackServer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in test output
 
-GOOD_KEY = "GWSYNCTESTKEY0000000000000000001"
-OTHER_KEY = "GWSYNCWRONGKEY000000000000000002"
+# made per process: no credential is written in code (32 characters, like a real key)
+GOOD_KEY = secrets.token_hex(16).upper()
+OTHER_KEY = secrets.token_hex(16).upper()
 LANGS = ("1", "2")  # 1 = pl (default), 2 = en
 RESOURCES = ("products", "combinations", "stock_availables", "product_options", "product_option_values",
              "categories", "tax_rule_groups", "tax_rules", "taxes", "languages", "configurations", "images",
@@ -478,3 +481,12 @@ class PrestaShopFake:
     @property
     def calls(self) -> Counter:
         return self.shop.calls
+
+
+def start_fake(port: int = 0) -> PrestaShopFake:
+    """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke prestashop`)."""
+    fake = PrestaShopFake()
+    fake.server = LoopbackServer(fake.shop, port=port)
+    fake.url = fake.server.url
+    fake.server.start()
+    return fake

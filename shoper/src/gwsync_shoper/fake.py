@@ -40,12 +40,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
 
 from gwsync.testing.fake import LoopbackServer
 
 LOGIN = "gateway-sync-webapi"
-PASSWORD = "webapi-Pa55-7f3c9e"
+PASSWORD = secrets.token_urlsafe(16)  # made per process: no credential is written in code
 API = "/webapi/rest/"
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 10
@@ -557,13 +556,7 @@ class ShoperFake:
 
     def start(self, port: int = 0) -> ShoperFake:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the test output
-        server = LoopbackServer(self.app, self.latency)
-        if port:  # a fixed port (Docker smoke test): rebind the same WSGI callable there
-            server._server.server_close()
-            server._server = make_server("127.0.0.1", port, server._wsgi, threaded=True)
-            server.url = f"http://127.0.0.1:{port}"
-            server._thread = threading.Thread(target=server._server.serve_forever, daemon=True)
-        self._server = server.start()
+        self._server = LoopbackServer(self.app, self.latency, port).start()
         return self
 
     def stop(self) -> None:

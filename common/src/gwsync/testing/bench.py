@@ -13,12 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..connector import Connector
+from .fake import FakePlatform
 from .harness import Harness
 
 
@@ -83,3 +84,21 @@ def _print(title: str, latency: float, f: dict[str, Any]) -> None:
         f"{f['rerun_gateway_calls']} Gateway calls, {f['rerun_seconds']} s",
     ]
     print("\n".join(lines))
+
+
+def change_scenario(measure: Callable[[str], dict[str, Any]], fake: FakePlatform) -> list[dict[str, Any]]:
+    """A full import, an unchanged re-run, one of each change, and another re-run."""
+    rows = [measure("full import"), measure("re-run (no change)")]
+    fake.change_price()
+    fake.change_stock()
+    fake.add_product()
+    fake.remove_product()
+    rows += [measure("after 1 price, 1 stock, 1 new, 1 removed"), measure("re-run (no change)")]
+    return rows
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        print(" | ".join(f"{k}={v}" for k, v in row.items()))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
