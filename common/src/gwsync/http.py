@@ -265,6 +265,3 @@ def wait_seconds(response: requests.Response, default: float = 1.0, cap: float =
     except ValueError:
         return default
 
-
-def sleep_for(response: requests.Response) -> None:
-    time.sleep(wait_seconds(response))

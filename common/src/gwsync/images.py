@@ -17,7 +17,6 @@ import requests
 from .errors import SyncError
 from .http import CallStats, HttpClient
 from .models import Image, ImageAccess
-from .redact import redact
 from .state import StateStore
 
 log = logging.getLogger(__name__)
@@ -166,9 +165,6 @@ class ImageService:
     def count(self, field: str) -> None:
         with self._guard:
             setattr(self.counts, field, getattr(self.counts, field) + 1)
-
-    def describe(self, image: Image) -> str:
-        return redact(image.url)
 
     def close(self) -> None:
         self._anonymous.close()

@@ -262,7 +262,7 @@ class Engine:
             except BrokenImage as exc:
                 self.images.count("broken")
                 self.report.broken_image(sellable.source.key, sellable.name,
-                                         f"{self.images.describe(image)}: {exc}")
+                                         f"{redact(image.url)}: {exc}")
                 continue
             if url not in urls:
                 urls.append(url)
