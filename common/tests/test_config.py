@@ -73,3 +73,19 @@ def test_unreadable_config_file_is_a_config_error(tmp_path: Path):
         load_config_file(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config_file(tmp_path / "missing.toml")
+
+
+def test_stdin_that_cannot_answer_is_not_prompted(tmp_path, capsys):
+    with open("/dev/null") as devnull:
+        answers = Answers(devnull)
+        with pytest.raises(ConfigError) as err:
+            resolve(SETTINGS, {}, {}, answers, environ={"GATEWAY_URL": "https://gw.example"})
+    assert "GATEWAY_SIGNING_KEY, GATEWAY_SHOP_GUID, SHOP_LOGIN, SHOP_PASSWORD, SHOP_URL" in str(err.value)
+    assert capsys.readouterr().err == ""  # cron: no prompt text on stderr
+
+
+def test_prompts_stop_at_the_end_of_piped_input(capsys):
+    with pytest.raises(ConfigError, match="SHOP_LOGIN, SHOP_PASSWORD"):
+        resolve(SETTINGS, {}, {}, Answers(Pipe(f"{KEY}\n{GUID}\n")),
+                environ={"GATEWAY_URL": "https://gw.example", "SHOP_URL": "https://s.example"})
+    assert capsys.readouterr().err.count("(SHOP_") == 1  # asked once, then input was over

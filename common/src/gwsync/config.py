@@ -8,7 +8,9 @@ other missing value. Secrets have no flags (they would show in process lists).
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -64,9 +66,10 @@ class Answers:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdin
         self.tty = bool(self.stream) and self.stream.isatty()
+        self.exhausted = not _can_answer(self.stream)
 
     def ask(self, setting: Setting) -> str | None:
-        if self.stream is None or self.stream.closed:
+        if self.exhausted:
             return None
         label = f"{setting.help} ({setting.env})"
         if self.tty:
@@ -76,7 +79,20 @@ class Answers:
         click.echo(f"{label}: ", err=True, nl=False)
         line = self.stream.readline()
         click.echo("", err=True)
+        if not line:  # end of input: nothing more will come
+            self.exhausted = True
         return line.strip() or None
+
+
+def _can_answer(stream: TextIO | None) -> bool:
+    """A terminal, a pipe or a file can answer; a closed stdin or /dev/null (cron) cannot."""
+    if stream is None or stream.closed:
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return True  # not a real file (a test runner's stream): it may hold answers
+    return stream.isatty() or not stat.S_ISCHR(mode)
 
 
 @dataclass
@@ -112,9 +128,19 @@ def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], fil
             answer = answers.ask(setting)
             if answer is not None:
                 values[setting.key] = answer
-    for setting in every:
-        _finish(setting, values, sandbox)
+    for setting in every:  # a value given wrong is worth hearing about before one not given
+        _finish(setting, values)
+    missing = [s.env for s in prompt_order(connector_settings, sandbox) if _missing(s, values, sandbox)]
+    if missing:
+        raise ConfigError(f"not set: {', '.join(missing)}; set {'them' if len(missing) > 1 else 'it'} "
+                          "in the environment or the config file, or answer the prompts")
     return Resolved(values)
+
+
+def _missing(setting: Setting, values: Mapping[str, Any], sandbox: bool) -> bool:
+    if setting.key in values or not setting.required or setting.default is not None:
+        return False
+    return not (sandbox and setting in (SIGNING_KEY, SHOP_GUID))
 
 
 def _given(setting: Setting, flags: Mapping[str, Any], file_values: Mapping[str, Any],
@@ -125,14 +151,11 @@ def _given(setting: Setting, flags: Mapping[str, Any], file_values: Mapping[str,
     return None
 
 
-def _finish(setting: Setting, values: dict[str, Any], sandbox: bool) -> None:
+def _finish(setting: Setting, values: dict[str, Any]) -> None:
     value = values.get(setting.key)
     if value is None:
         if setting.default is not None:
             values[setting.key] = _typed(setting, setting.default)
-        elif setting.required and not (sandbox and setting in (SIGNING_KEY, SHOP_GUID)):
-            raise ConfigError(f"{setting.env} is not set ({setting.help}); set it in the environment, "
-                              "the config file, or answer the prompt")
         return
     if setting.secret:
         register_secret(str(value))
