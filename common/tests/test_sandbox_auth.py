@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from gwsync.sandbox import Store, create_app
 from gwsync.sandbox.testkit import new_test_shop, shop_token
 
 # The public, made-up test vector of spec section 3.
@@ -17,18 +16,6 @@ VECTOR_TOKEN = (
     "NTU1NSIsIm9yZ2FuaXphdGlvbl9ndWlkIjoiMTExMTExMTEtMjIyMi00MzMzLTg0NDQtNTU1NTU1NTU1NTU1IiwiZ3JvdXBzIj"
     "pbInNob3BrZWVwZXIiXX0.uqb9557F6956zl9cagsx-E-pWe4Rt7hQ3fcadCAzfjs"
 )
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "gw.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def client(store):
-    return create_app(store).test_client()
 
 
 def assert_error(response, status: int) -> dict:

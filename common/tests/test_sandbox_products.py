@@ -6,28 +6,10 @@ import uuid
 
 import pytest
 
-from gwsync.sandbox import Store, create_app
 from gwsync.sandbox.categories import category_guid
 from gwsync.sandbox.testkit import new_test_shop, sample_item, sample_product
 
 QUERY = "/dashboard/webshop_products/_query"
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "gw.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def client(store):
-    return create_app(store).test_client()
-
-
-@pytest.fixture
-def shop(store):
-    return new_test_shop(store)
 
 
 def create(client, shop, items, status=200):

@@ -15,7 +15,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from gwsync.sandbox import Store, create_app, start_in_thread
+from gwsync.sandbox import Store, start_in_thread
 from gwsync.sandbox.__main__ import main
 from gwsync.sandbox.categories import category_guid
 from gwsync.sandbox.testkit import new_test_shop, sample_item, shop_token
@@ -93,18 +93,6 @@ def test_add_shop_is_idempotent_and_checks_its_input():
 
 
 # -- journal and stats -------------------------------------------------------
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "gw.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def client(store):
-    return create_app(store).test_client()
-
 
 def test_journal_records_bodies_and_stats_count_per_route(store, client):
     shop = new_test_shop(store)

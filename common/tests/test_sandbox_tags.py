@@ -7,26 +7,8 @@ import uuid
 
 import pytest
 
-from gwsync.sandbox import Store, create_app
 from gwsync.sandbox.categories import APPENDIX_A_PATHS, CATEGORY_NAMESPACE, MARKETPLACE_ORG, category_guid
 from gwsync.sandbox.testkit import new_test_shop, sample_item
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(tmp_path / "gw.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def client(store):
-    return create_app(store).test_client()
-
-
-@pytest.fixture
-def shop(store):
-    return new_test_shop(store)
 
 
 def post_tag(client, shop, name, tag_type="variant", path=None):
