@@ -1,6 +1,7 @@
 """The WebAPI client: login, paging through bulk, errors, retries, the leaky bucket."""
 
 import json
+import secrets
 import time
 
 import pytest
@@ -158,7 +159,7 @@ def test_a_token_refused_again_after_renewal_is_an_auth_error(fake):
     client.authenticate()
     client.http.set_header("Authorization", "Bearer " + "0" * 40)
     fake.shop.tokens.clear()
-    fake.shop.password = "changed-meanwhile"
+    fake.shop.password = secrets.token_urlsafe(12)  # changed meanwhile
     with pytest.raises(AuthError):
         client.get("taxes")
 
