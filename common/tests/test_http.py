@@ -101,3 +101,10 @@ def test_route_of_hides_ids_and_redact_hides_query_secrets():
         "PUT /organizations/{id}/products/{id}/"
     assert redact("GET /api?output_format=JSON&ws_key=ABCDEF") == "GET /api?output_format=JSON&ws_key=***"
     assert redact("Authorization: Bearer abc.def.ghi") == "Authorization: Bearer ***"
+
+
+def test_retry_false_sends_even_a_get_once():
+    app = Flaky(1)
+    with serve(app) as server:
+        assert client(server.url).get("probe", retry=False).status_code == 503
+    assert app.seen == ["GET"]

@@ -175,13 +175,20 @@ class HttpClient:
             return path
         return urljoin(self.base_url, path.lstrip("/"))
 
-    def request(self, method: str, path: str, *, idempotent: bool | None = None,
+    def request(self, method: str, path: str, *, idempotent: bool | None = None, retry: bool = True,
                 timeout: tuple[float, float] | None = None, **kwargs: Any) -> requests.Response:
+        """One call. `retry=False` sends it once whatever the method (a first probe whose
+        failure should be reported at once rather than after minutes of backoff)."""
         method = method.upper()
         url = self.url(path)
         if idempotent is None:
             idempotent = method in SAFE_METHODS
-        session = self._safe if method in SAFE_METHODS else (self._read_post if idempotent else self._once)
+        if not retry:
+            session = self._once
+        elif method in SAFE_METHODS:
+            session = self._safe
+        else:
+            session = self._read_post if idempotent else self._once
         if self.limiter:
             self.limiter.acquire()
         host = urlsplit(url).netloc
