@@ -242,3 +242,9 @@ def test_a_skipped_variant_is_not_archived_and_inactive_waits_for_a_complete_rea
     gw.connector_config["fail_after"] = 1
     failed = run(gw, [simple("1", active=False), simple("2")])
     assert failed.counts["archived"] == 0 and ("1", None) in by_identity(gw.products())
+
+
+def test_a_product_listed_twice_is_created_once(gw):
+    report = run(gw, [simple("1"), simple("1", price="12.00"), shirt(), shirt()])
+    assert report.counts["created"] == 4 and len(gw.products()) == 4
+    assert sum("twice" in note for note in report.notes) == 2

@@ -133,6 +133,7 @@ class Engine:
 
     def _consume(self, ctx: ReadContext) -> set[str]:
         seen: set[str] = set()
+        products: set[str] = set()
         window = threading.BoundedSemaphore(self.options.workers * 4)  # bounded memory
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="gwsync") as pool:
             futures: set[Future] = set()
@@ -140,6 +141,12 @@ class Engine:
                 for item in self.connector.read(ctx):
                     if self._stop.is_set():
                         break
+                    if isinstance(item, Product):
+                        if item.product_id in products:  # two workers must never create one product twice
+                            self.report.notes.append(f"{self.connector.title} listed product "
+                                                     f"{item.product_id} twice; the first one was used")
+                            continue
+                        products.add(item.product_id)
                     seen.add(item.product_id)
                     window.acquire()
                     future = pool.submit(self._handle, item)
