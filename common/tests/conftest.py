@@ -1,7 +1,6 @@
 """Fixtures shared by the sandbox tests: a fresh store, a Flask test client, a test shop."""
 
 import pytest
-
 from gwsync.sandbox import create_app
 from gwsync.sandbox.store import Store
 from gwsync.sandbox.testkit import new_test_shop

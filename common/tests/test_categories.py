@@ -1,7 +1,6 @@
 import uuid
 
 import pytest
-
 from gwsync.categories import CategoryMap, CategoryResolver, CategoryTree
 from gwsync.errors import ConfigError
 

@@ -2,7 +2,6 @@ import io
 from pathlib import Path
 
 import pytest
-
 from gwsync.config import Answers, resolve
 from gwsync.connector import Setting
 from gwsync.errors import ConfigError

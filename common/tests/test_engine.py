@@ -9,16 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from werkzeug.wrappers import Response
-
 from gwsync import sync
 from gwsync.connector import Connector, ReadContext
 from gwsync.errors import HttpError
 from gwsync.gateway import client as gateway_client
 from gwsync.models import Image, ImageAccess, Item, Product, Seen, Skipped, StockUpdate, Variant
 from gwsync.testing import Harness, serve
-
 from gwsync.testing.images import png as tiny_png
+from werkzeug.wrappers import Response
 
 
 class Scripted(Connector):

@@ -3,7 +3,6 @@ import secrets
 
 import jwt
 import pytest
-
 from gwsync.errors import ConfigError
 from gwsync.gateway.auth import TokenSource, build_token, decode_signing_key, parse_shop_guid
 

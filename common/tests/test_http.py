@@ -1,12 +1,11 @@
 import socket
 
 import pytest
-from werkzeug.wrappers import Request, Response
-
 from gwsync.errors import Unreachable
 from gwsync.http import CallStats, HttpClient, RateLimiter, route_of
 from gwsync.redact import redact, register_secret
 from gwsync.testing import serve
+from werkzeug.wrappers import Request, Response
 
 
 class Flaky:

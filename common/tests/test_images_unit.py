@@ -1,5 +1,4 @@
 import pytest
-
 from gwsync.images import BrokenImage, read_local, sniff
 from gwsync.testing.images import png as tiny_png
 

@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-
 from gwsync.models import Product, Skipped, build_product, gross_from_net, to_money
 
 

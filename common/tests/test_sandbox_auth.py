@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from gwsync.sandbox.testkit import new_test_shop, shop_token
 
 # The public, made-up test vector of spec section 3.

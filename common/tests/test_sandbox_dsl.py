@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from gwsync.sandbox.dsl import MAX_RESULT_WINDOW, QueryError, matches, parse_search, search, values_at
 
 

@@ -6,7 +6,6 @@ import time
 
 import pytest
 import requests
-
 from gwsync.sandbox import Faults, Store, create_app, start_in_thread
 from gwsync.sandbox.testkit import new_test_shop, sample_item, sample_product
 

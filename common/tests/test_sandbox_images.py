@@ -6,11 +6,10 @@ import hashlib
 
 import pytest
 import requests
-from werkzeug.wrappers import Request, Response
-
 from gwsync.sandbox import start_in_thread
 from gwsync.sandbox.testkit import TestShop, new_test_shop
 from gwsync.testing.fake import serve
+from werkzeug.wrappers import Request, Response
 
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from gwsync.sandbox.categories import category_guid
 from gwsync.sandbox.testkit import new_test_shop, sample_item, sample_product
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-
 from gwsync.sandbox import Store, start_in_thread
 from gwsync.sandbox.__main__ import main
 from gwsync.sandbox.categories import category_guid

@@ -6,7 +6,6 @@ import json
 import uuid
 
 import pytest
-
 from gwsync.sandbox.categories import APPENDIX_A_PATHS, CATEGORY_NAMESPACE, MARKETPLACE_ORG, category_guid
 from gwsync.sandbox.testkit import new_test_shop, sample_item
 

@@ -1,5 +1,4 @@
 import pytest
-
 from gwsync.errors import LockHeld
 from gwsync.state import ShopLock, SqliteState, state_file
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 import sqlite3
 import tempfile
@@ -23,6 +24,8 @@ from .http import CallStats
 from .report import Report
 from .state import ShopLock, SqliteState, state_file
 from .sync import Engine, Options
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,6 +109,9 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                         progress=progress)
         if on_engine:
             on_engine(engine)
+        log.info("%s %s: %s into Gateway shop %s%s", connector.title, connector.shop,
+                 "planning an import (dry run)" if dry_run else "importing", target.shop_guid,
+                 " (embedded sandbox)" if target.embedded else f" at {target.url}")
         try:
             engine.run()
         finally:
@@ -115,6 +121,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
+        log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
+                 stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
         return report
 
 

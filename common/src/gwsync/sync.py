@@ -20,8 +20,7 @@ from .categories import CategoryMap, CategoryResolver, CategoryTree, join_path
 from .connector import Connector, ReadContext
 from .errors import AuthError, ConfigError, HttpError, SyncError
 from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
-from .gateway.payload import (Sellable, build_item, item_from_view, payload_hash, sellables, source_of,
-                              with_stock)
+from .gateway.payload import Sellable, build_item, item_from_view, payload_hash, sellables, source_of, with_stock
 from .images import BrokenImage, ImageService, uploaded_digest
 from .models import Product, Seen, Skipped, SourceId, StockUpdate
 from .redact import redact
@@ -225,6 +224,7 @@ class Engine:
 
     def _update(self, sellable: Sellable, guid: str, item: dict, digest: str, unarchive: bool = False) -> None:
         self.report.planned(f"update  {sellable.source.key}  {sellable.name}")
+        log.debug("update %s -> %s", sellable.source.key, guid)
         body = {**item, "archived": False} if unarchive else item
         if not self.options.dry_run:
             try:
@@ -342,6 +342,7 @@ class Engine:
             return
         for p, doc in zip(batch, stored, strict=True):
             self._save(p.sellable.source, str(doc["guid"]), p.item, p.hash)
+        log.debug("created %d products in one batch", len(batch))
         self.report.count("created", len(batch))
 
     def _rejected(self, batch: list[PendingCreate], rejected: BatchRejected, retry: bool) -> None:

@@ -6,8 +6,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from .context import current_shop, json_body, public_base_url, route, sandbox
 from .errors import ApiError
-from .images import (PLACEHOLDER_TYPE, SECRET_NAME, checked_source_url, checked_upload,
-                     fetch_loopback, hosted_key, is_loopback, placeholder_svg, upload_form)
+from .images import (
+    PLACEHOLDER_TYPE,
+    SECRET_NAME,
+    checked_source_url,
+    checked_upload,
+    fetch_loopback,
+    hosted_key,
+    is_loopback,
+    placeholder_svg,
+    upload_form,
+)
 
 files = Blueprint("files", __name__)
 
