@@ -178,3 +178,19 @@ def test_secret_key_is_sent_as_header_only(fake):
     connector.check()
     assert connector.client.http.headers["X-API-KEY"] == fake.secrets()[0]
     assert all(fake.secrets()[0] not in r["path"] for r in fake.requests)
+
+
+def test_vat_free_and_deleted_flags_are_requested(fake):
+    """`vat` alone does not return `productVatFree`: a VAT-free product would get 23 %."""
+    fake.seed(2)
+    fake.touch(1, productVatFree="y")
+    record = next(r for r in IaiConnector(fake.config()).client.iter_products() if r["productId"] == 1)
+    assert record["productVatFree"] == "y" and record["productIsDeleted"] == "n"
+    assert record["sizesGroupName"] and "categoryId" in record
+
+
+@responses.activate
+def test_405_page_means_a_wrong_url():
+    responses.post(SEARCH, body="<html>Method Not Allowed</html>", status=405, content_type="text/html")
+    with pytest.raises(CannotRun, match="IAI_URL"):
+        client().count_products()

@@ -126,3 +126,20 @@ def test_stock_setting_is_validated():
     with pytest.raises(ConfigError, match="IAI_STOCKS"):
         IaiConnector({"url": "https://s.pl", "api_key": "k" * 16, "stocks": "M1"})
     assert IaiConnector({"url": "https://s.pl", "api_key": "k" * 16, "stocks": "1, 2"}).options.stock_ids == {1, 2}
+
+
+def test_product_joining_a_version_group_is_not_seen_on_its_own(fake):
+    fake.seed(8)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    lone = [pid for pid in (1, 2, 5, 6) if str(pid) in products(items)][:2]
+    assert len(lone) == 2
+    version = {"versionParentId": lone[0], "versionProductsIds": lone,
+               "versionGroupNames": {"versionGroupNamesLangData": [{"langId": "pol", "versionGroupName": "Kolor"}]}}
+    for n, pid in enumerate(lone):
+        names = {"versionNamesLangData": [{"langId": "pol", "versionName": f"Kolor {n}"}]}
+        fake.touch(pid, productVersion={**version, "versionNames": names})
+    again, _ = incremental(connector, first, items)
+    assert str(lone[1]) not in {i.product_id for i in again}  # not Seen: its old product is archived
+    group = products(again)[str(lone[0])]
+    assert {v.variant_id.split("-")[0] for v in group.variants} == {str(p) for p in lone}

@@ -321,3 +321,22 @@ def test_doc_example_record_maps():
         ("42-3", "KUB-042-S", "5901234123457", Decimal("49.20"), 5),
         ("42-4", "KUB-042-M", "5901234123464", Decimal("54.00"), 0)]
     assert product.category_path == ("Kubki",)
+
+
+def test_size_option_is_the_size_group_name(demo46):
+    records, names = demo46
+    by_record = dict(records[10], sizesGroupId=3, sizesGroupName="Pamięć")
+    assert only_product(map_unit("10", [by_record], catalog(names), OPTS)).variants[0].options == {
+        "Pamięć": "128GB"}
+    translated = catalog(names, {"3": "Pojemność"})  # the sizes/sizes catalog wins: it is per language
+    assert only_product(map_unit("10", [by_record], translated, OPTS)).variants[0].options == {
+        "Pojemność": "128GB"}
+
+
+def test_shop_price_is_used_for_a_version_group(shop3):
+    records, names = shop3
+    shop = [{"shopId": 2, "productRetailPrice": 99.0, "productShopSizesAttributes": []}]
+    parent, member = dict(records[15], productShopsAttributes=shop), dict(records[16], productShopsAttributes=shop)
+    group = only_product(map_unit("15", [parent, member], catalog(names), Options(shop_id=2)))
+    assert group.price == Decimal("99.00")
+    assert {v.price for v in group.variants if v.variant_id.startswith("15-")} == {Decimal("99.00")}

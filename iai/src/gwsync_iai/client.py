@@ -26,13 +26,15 @@ log = logging.getLogger(__name__)
 SEARCH = "products/products/search"
 SIZES = "sizes/sizes"
 
-# What the mapping reads, and nothing else (names from the Admin API spec, see README).
+# What the mapping reads, and nothing else. Names from the Admin API's returnElements
+# enum (README, quirks): `vat` does not bring `productVatFree` (that is `vat_free`), nor
+# does `visible` bring `productIsDeleted` (`deleted`); `category_name` brings the id too.
 PRODUCT_ELEMENTS = (
-    "lang_data", "code", "vat", "retail_price", "currency", "visible", "shops",
-    "category_name", "producer_name", "pictures", "sizes", "sizes_attributes",
-    "quantities", "version_data", "modification_time", "quantity_changed_time",
+    "lang_data", "code", "vat", "vat_free", "retail_price", "currency", "visible", "deleted",
+    "shops", "category_id", "category_name", "pictures", "size_group_id", "size_group_name",
+    "sizes_attributes", "quantities", "version_data", "modification_time", "quantity_changed_time",
 )
-# Per-shop prices, requested only when IAI_SHOP_ID is set (element name not confirmed live).
+# Per-shop prices, requested only when IAI_SHOP_ID is set.
 SHOP_ELEMENTS = ("shops_attributes",)
 # For the removed-products check: who was removed, and which group they were in.
 REMOVED_ELEMENTS = ("version_data", "modification_time")
@@ -152,7 +154,8 @@ class IaiClient:
                                 "restriction blocks this machine; allow its IP for the API key in the panel")
             raise AuthError(f"The IdoSell API key lacks rights (HTTP 403{reason}): give the key read "
                             "access to the PIM (products) gateway in Administracja > API")
-        if status == 404 or (status < 400 and not _is_json(response)):
+        # A shop front, a redirect to a login page or a 404/405 page: not the Admin API.
+        if status in (404, 405) or (status < 500 and status != 429 and not _is_json(response)):
             raise CannotRun(f"{what}: {self._base()} does not answer as an IdoSell Admin API "
                             f"(HTTP {status}): set IAI_URL to the shop panel's address, "
                             "e.g. https://clientNNNN.idosell.com")

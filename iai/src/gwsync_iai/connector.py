@@ -130,8 +130,11 @@ class IaiConnector(Connector):
         yield from assembler.feed(track(changed))
         assembler.want(siblings - removed)
         yield from assembler.finish(track)
-        # 3. Everything else known still exists unchanged.
-        gone = {str(i) for i in removed}
+        # 3. Everything else known still exists unchanged. A known id that was re-read but
+        #    went into another unit (a product that joined a version group) is not Seen:
+        #    its old Gateway products must be archived, the group now carries its sizes.
+        absorbed = {str(i) for i in assembler.records_seen} - assembler.emitted
+        gone = {str(i) for i in removed} | absorbed
         for known in sorted(ctx.known_product_ids):
             if known not in assembler.emitted and known not in gone:
                 yield Seen(product_id=known)

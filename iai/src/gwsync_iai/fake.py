@@ -10,12 +10,11 @@ under `/data/gfx/pictures/`. Shapes follow ../shared/platforms/iai-idosell.md se
 
 from __future__ import annotations
 
-import secrets
-
 import hashlib
 import logging
 import math
 import random
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -33,19 +32,25 @@ API_KEY = "fake-" + secrets.token_urlsafe(24)
 LIMITED_KEY = "fake-" + secrets.token_urlsafe(24)
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
+# returnElements name -> the result fields it brings (names from the spec's enum). An
+# element the client forgets leaves its fields out, as on a real shop.
 ELEMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "lang_data": ("productDescriptionsLangData",),
     "code": ("productDisplayedCode",),
-    "vat": ("productVat", "productVatFree"),
+    "vat": ("productVat",),
+    "vat_free": ("productVatFree",),
+    "deleted": ("productIsDeleted",),
     "retail_price": ("productRetailPrice",),
     "currency": ("currencyId",),
     "visible": ("productIsVisible",),
     "shops": ("productShops",),
     "shops_attributes": ("productShopsAttributes",),
-    "category_name": ("categoryId", "categoryName"),
+    "category_id": ("categoryId",),
+    "category_name": ("categoryName",),
     "producer_name": ("producerId", "producerName"),
     "pictures": ("productImages",),
-    "sizes": ("sizesGroupId",),
+    "size_group_id": ("sizesGroupId",),
+    "size_group_name": ("sizesGroupName",),
     "sizes_attributes": ("productSizesAttributes",),
     "quantities": ("productStocksData",),
     "version_data": ("productVersion",),
@@ -248,6 +253,7 @@ class IdoSellFake:
             "producerId": 7, "producerName": "Ceramika Nowak",
             "categoryId": 311, "categoryName": "Dom/Kuchnia/Kubki",
             "sizesGroupId": 1 if sized else 0,
+            "sizesGroupName": SIZE_GROUPS[1 if sized else 0]["name"],
             "productWeight": 350,
             "productAddingTime": now,
             "productModificationTime": now,

@@ -12,7 +12,8 @@ Business rules (each one has a test on the recorded IdoSell files):
   Two items with identical options cannot both exist on the Gateway: the second is
   skipped with a reason.
 * **Prices** are IdoSell's gross retail prices: the size's own price when it has one
-  (non-zero), else the product's. No price (0) -> skipped.
+  (non-zero), else the product's; with a shop id configured, that shop's size price, then
+  its product price, come first. No price (0) -> skipped.
 * **VAT** is the product's rate as an integer (23.0 -> 23; `productVatFree` -> 0);
   a fractional rate is skipped with a reason.
 * **Stock** per size is the sum over the counted warehouses (`Options.stock_ids`,
@@ -192,12 +193,25 @@ def _shop_attributes(record: dict[str, Any], shop_id: int | None) -> dict[str, A
     return {}
 
 
+def base_price(record: dict[str, Any], options: Options) -> Decimal | None:
+    """The product's gross retail price: the configured shop's own, else the panel's."""
+    shop = _shop_attributes(record, options.shop_id)
+    return money(shop.get("productRetailPrice")) or money(record.get("productRetailPrice"))
+
+
+def size_option(record: dict[str, Any], catalog: SizeCatalog) -> str:
+    """The option name of a product's sizes: its size group's name (the `sizes/sizes`
+    catalog's, which may be translated, else the record's `sizesGroupName`)."""
+    return (catalog.groups.get(str(record.get("sizesGroupId"))) or _text(record.get("sizesGroupName"))
+            or DEFAULT_SIZE_OPTION)
+
+
 def size_rows(record: dict[str, Any], catalog: SizeCatalog, options: Options) -> list[SizeRow]:
     """The product's sizes in IdoSell's order, with price, codes and stock."""
     stock = stock_by_size(record, options)
     shop = _shop_attributes(record, options.shop_id)
     shop_sizes = {str(s.get("sizeId")): s for s in shop.get("productShopSizesAttributes") or ()}
-    base_price = money(shop.get("productRetailPrice")) or money(record.get("productRetailPrice"))
+    product_price = base_price(record, options)
     seen: dict[str, dict[str, Any]] = {}
     for source in (record.get("productSizesAttributes") or (),
                    *[s.get("productSizesData") or () for s in
@@ -212,8 +226,11 @@ def size_rows(record: dict[str, Any], catalog: SizeCatalog, options: Options) ->
     rows = []
     for sid, size in seen.items():
         name = catalog.names.get(sid) or _text(size.get("sizePanelName")) or sid
+        # The configured shop's prices come first: with alwaysReturnProductShopSizesAttributes
+        # every panel size carries a price, which would otherwise hide the shop's own.
         price = (money((shop_sizes.get(sid) or {}).get("productRetailPrice"))
-                 or money(size.get("productRetailPrice")) or base_price)
+                 or money(shop.get("productRetailPrice"))
+                 or money(size.get("productRetailPrice")) or product_price)
         rows.append(SizeRow(sid, name, _text(size.get("productSizeCodeExternal")),
                             ean_of(size.get("productSizeCodeProducer")), price, stock.get(sid, 0)))
     return rows
@@ -393,17 +410,16 @@ def map_single(record: dict[str, Any], catalog: SizeCatalog, options: Options,
         return [Skipped(product_id=pid, reason=reason)]
     rows = size_rows(record, catalog, options)
     active = is_active(record, options)
-    base_price = money(_shop_attributes(record, options.shop_id).get("productRetailPrice")) \
-        or money(record.get("productRetailPrice"))
+    price_of_product = base_price(record, options)
     if not rows or is_one_size(rows):
         row = rows[0] if rows else None
-        price = (row.price if row else None) or base_price
+        price = (row.price if row else None) or price_of_product
         if price is None:
             return [Skipped(product_id=pid, reason="no price (0.00) in IdoSell")]
         return [build_product(pid, price=price, stock=row.stock if row else 0,
                               sku=(row.sku if row else None) or _text(record.get("productDisplayedCode")),
                               ean=row.ean if row else None, active=active, **fields)]
-    option = catalog.groups.get(str(record.get("sizesGroupId"))) or DEFAULT_SIZE_OPTION
+    option = size_option(record, catalog)
     out: list[Item] = []
     variants: list[Variant] = []
     taken: dict[tuple, str] = {}
@@ -414,7 +430,7 @@ def map_single(record: dict[str, Any], catalog: SizeCatalog, options: Options,
         (variants if isinstance(item, Variant) else out).append(item)
     if not variants:
         return out
-    product = build_product(pid, price=base_price, stock=sum(v.stock for v in variants),
+    product = build_product(pid, price=price_of_product, stock=sum(v.stock for v in variants),
                             sku=_text(record.get("productDisplayedCode")), active=active,
                             variants=tuple(variants), **fields)
     return [product, *out]
@@ -464,20 +480,19 @@ def map_group(unit_id: str, records: Sequence[dict[str, Any]], catalog: SizeCata
             continue
         _, value = version_option(member, options.language)
         value = value or member_fields["name"]
-        size_option = catalog.groups.get(str(member.get("sizesGroupId"))) or DEFAULT_SIZE_OPTION
-        if size_option.casefold() == group_option.casefold():
-            size_option = f"{size_option} ({DEFAULT_SIZE_OPTION.lower()})"
+        sizes_named = size_option(member, catalog)
+        if sizes_named.casefold() == group_option.casefold():
+            sizes_named = f"{sizes_named} ({DEFAULT_SIZE_OPTION.lower()})"
         active = is_active(member, options)
         any_active = any_active or active
         single = is_one_size(rows)
         for row in rows:
             vid = f"{mid}-{row.size_id}"
-            opts = {group_option: value} if single else {group_option: value, size_option: row.name}
+            opts = {group_option: value} if single else {group_option: value, sizes_named: row.name}
             item = _variant(unit_id, vid, opts, row, active, member_fields["images"], taken)
             (variants if isinstance(item, Variant) else out).append(item)
     if not variants:
         return out or [Skipped(product_id=unit_id, reason="version group without sizes")]
-    base_price = money(parent.get("productRetailPrice"))
-    product = build_product(unit_id, price=base_price, stock=sum(v.stock for v in variants),
+    product = build_product(unit_id, price=base_price(parent, options), stock=sum(v.stock for v in variants),
                             active=any_active, variants=tuple(variants), **fields)
     return [product, *out]
