@@ -52,21 +52,23 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per platform request")
     parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
-    parser.add_argument("--bulk-cost", type=int, default=1, help="bucket units one bulk call costs in the fake")
+    parser.add_argument("--bulk-per-request", action="store_true",
+                        help="the fake charges each bulk sub-request to the bucket (default: one per bulk call)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory(prefix="bench-shoper-") as tmp, \
             ShoperFake.running(args.products, latency=args.latency, rate_limit=True,
-                               bulk_cost=args.bulk_cost) as fake:
+                               bulk_per_request=args.bulk_per_request) as fake:
         h = Harness(ShoperConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
         try:
             print(f"catalog: {args.products} products, {len(fake.shop.stocks)} stock rows "
                   f"({fake.expected_items()} Gateway items), {len(fake.shop.images)} images; "
                   f"platform latency {args.latency * 1000:.0f} ms, Gateway latency "
                   f"{args.gateway_latency * 1000:.0f} ms, bucket {fake.shop.bucket.limit} calls / "
-                  f"{fake.shop.bucket.bandwidth:g} per s, bulk cost {args.bulk_cost}")
+                  f"{fake.shop.bucket.bandwidth:g} per s, bulk charged "
+                  f"{'per sub-request' if args.bulk_per_request else 'as one call'}")
             rows = change_scenario(lambda label: run(h, fake, label, args.products), fake)
         finally:
             h.close()

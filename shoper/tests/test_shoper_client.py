@@ -10,18 +10,18 @@ import responses
 
 from gwsync.errors import AuthError, CannotRun, HttpError, Unreachable
 from gwsync.http import CallStats, HttpClient, RateLimiter
-from gwsync_shoper.client import ShoperClient, watch_bucket
+from gwsync_shoper.client import ShoperClient, TableChanged, watch_bucket
 from gwsync_shoper.fake import LOGIN, PASSWORD, ShoperFake
 from gwsync_shoper.pagination import Listing, Page, PageGuard, parse_page
 
 SHOP = "https://sklep1.shoparena.pl"
 
 
-def make_client(url, login=LOGIN, password=PASSWORD, limiter=None, retries=3):
-    limiter = limiter or RateLimiter(2, 8)
+def make_client(url, login=LOGIN, password=PASSWORD, retries=3, sleep=lambda s: None):
+    limiter = RateLimiter(2, 8)
     http = HttpClient(url.rstrip("/") + "/webapi/rest/", service="shoper", stats=CallStats(), limiter=limiter,
                       on_response=watch_bucket(limiter), retries=retries)
-    return ShoperClient(http, login, password, limiter=limiter, sleep=lambda s: None)
+    return ShoperClient(http, login, password, sleep=sleep)
 
 
 @pytest.fixture
@@ -241,3 +241,78 @@ def test_with_pacing_a_burst_of_calls_sees_no_429(fake):
     for _ in range(13):
         client.get("taxes")
     assert fake.shop.throttled == 0
+
+
+# -- bulk answers, a bucket charged per sub-request, tables changing during a read ---------------
+
+def test_a_bucket_charged_per_sub_request_still_answers_every_sub_request():
+    # bandwidth 20/s keeps the real waits short; the bucket still holds only 10 calls
+    with ShoperFake.running(0, bandwidth=20.0, bulk_per_request=True) as fake:
+        client = make_client(fake.url, sleep=time.sleep)
+        answers = client.get_many({f"t{n}": ("taxes", {}) for n in range(25)})
+        assert all(body["count"] == "5" for body in answers.values())
+        assert fake.shop.throttled > 0  # 429s inside the bulk, sent again after the bucket drained
+        assert client.bulk_calls <= 4
+
+
+def test_bulk_items_without_ids_are_matched_in_request_order():
+    client = make_client(SHOP)
+    client._token = "t" * 40
+    with responses.RequestsMock() as mock:
+        mock.post(SHOP + "/webapi/rest/bulk", json={"errors": False, "items": [
+            {"code": 200, "body": {"x": 1}}, {"code": 200, "body": {"x": 2}}]})
+        calls = [{"id": "a", "method": "GET", "path": "/webapi/rest/taxes"},
+                 {"id": "b", "method": "GET", "path": "/webapi/rest/languages"}]
+        assert client.bulk(calls) == {"a": (200, {"x": 1}), "b": (200, {"x": 2})}
+
+
+def test_sub_requests_that_never_get_an_answer_end_the_read():
+    client = make_client(SHOP)
+    client._token = "t" * 40
+    with responses.RequestsMock() as mock:
+        mock.post(SHOP + "/webapi/rest/bulk", json={"errors": True, "items": [
+            {"id": "a", "code": 429, "body": {"error": "temporarily_unavailable"}}]})
+        with pytest.raises(HttpError, match="still failing after 4 tries"):
+            client.bulk([{"id": "a", "method": "GET", "path": "/webapi/rest/taxes"}])
+        assert len(mock.calls) == 4
+
+
+@responses.activate
+def test_access_denied_inside_a_bulk_names_the_rights():
+    responses.post(SHOP + "/webapi/rest/auth", json={"access_token": "c" * 40, "expires_in": 2592000,
+                                                     "token_type": "bearer"})
+    responses.post(SHOP + "/webapi/rest/bulk", json={"errors": True, "items": [
+        {"id": "page:p", "code": 401, "body": {"error": "access_denied", "error_description": "x"}}]})
+    with pytest.raises(AuthError, match="may not read GET product-stocks.*Asortyment"):
+        list(make_client(SHOP).iter_rows(Listing("p", "product-stocks")))
+
+
+def _delete_during_read(fake, resource, times):
+    """Remove one product (and its rows) just before page 2 of `resource` is served, `times` times."""
+    handle, left = fake.shop.handle, [times]
+
+    def handle_and_delete(method, path, params):
+        if path.endswith("/" + resource) and str(params.get("page")) == "2" and left[0]:
+            left[0] -= 1
+            fake.shop.remove_product(next(iter(fake.shop.products)))
+        return handle(method, path, params)
+
+    fake.shop.handle = handle_and_delete
+
+
+def test_rows_deleted_during_a_read_make_it_read_the_table_again_without_losing_rows(fake):
+    client = make_client(fake.url)
+    listing = Listing("s", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")
+    first = client.first_pages([listing])[0]["s"]
+    _delete_during_read(fake, "product-stocks", times=1)
+    rows = list(client.iter_rows(listing, first))
+    ids = [r["stock_id"] for r in rows]
+    assert len(ids) == len(set(ids))  # the second pass does not repeat rows
+    assert set(fake.shop.stocks) <= set(ids)  # and nothing that exists was skipped
+
+
+def test_a_table_that_keeps_changing_ends_the_read(fake):
+    client = make_client(fake.url)
+    _delete_during_read(fake, "product-stocks", times=2)
+    with pytest.raises(TableChanged, match="rows were deleted during the read"):
+        list(client.iter_rows(Listing("s", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")))

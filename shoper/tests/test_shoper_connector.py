@@ -1,6 +1,7 @@
 """The connector against the fake shop (leaky bucket on): full and incremental reads, check, errors."""
 
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,9 @@ import pytest
 from gwsync.connector import ReadContext
 from gwsync.errors import AuthError, ConfigError, HttpError
 from gwsync.models import Product, Seen, StockUpdate
-from gwsync_shoper.connector import ShoperConnector
+from gwsync_shoper import connector as connector_module
+from gwsync_shoper import mapping
+from gwsync_shoper.connector import CursorTracker, ShoperConnector
 from gwsync_shoper.fake import ShoperFake
 
 
@@ -60,7 +63,8 @@ def test_full_read_yields_every_product_once_with_its_variants(fake):
     assert len(products) == len(items) == 150
     assert len({p.product_id for p in products}) == 150
     assert sum(len(p.variants) or 1 for p in products) == fake.expected_items()
-    assert ctx.new_cursor == max(p["edit_date"] for p in fake.shop.products.values())
+    newest = max(p["edit_date"] for p in fake.shop.products.values())
+    assert mapping.edit_date_minus(newest, timedelta(seconds=60)) <= ctx.new_cursor < newest  # minus the read
 
 
 def test_full_read_prices_stock_and_images_match_the_shop(fake):
@@ -160,3 +164,66 @@ def test_language_setting_changes_names(fake):
     assert all(p.name.startswith("Item ") for p in items)
     options = Counter(k for p in items for v in p.variants for k in v.options)
     assert set(options) <= {"Size", "Colour"}
+
+
+def test_the_cursor_is_the_newest_edit_date_minus_how_long_the_read_took():
+    now = [100.0]
+    tracker = CursorTracker("2026-02-10 08:00:00", clock=lambda: now[0])
+    assert tracker.next_cursor() == "2026-02-10 08:00:00"  # nothing read: the window stays
+    tracker.saw("2026-02-10 14:03:22")
+    tracker.saw("2026-02-10 12:00:00")
+    tracker.saw(None)
+    now[0] += 754.2  # a long read: pages fetched while the Gateway writes went on
+    assert tracker.next_cursor() == "2026-02-10 13:50:47"
+
+
+def test_a_product_saved_after_its_page_was_read_is_read_on_the_next_run(fake, monkeypatch):
+    connector = ShoperConnector(fake.config())
+    _, first = full_read(connector)
+    missed, newest = "1", "2"
+    fake.shop.products[newest]["edit_date"] = "2031-01-01 12:00:00"  # saved last, on a page read later
+    monotonic = iter([0.0, 4 * 3600.0])  # the read lasts four hours (Gateway writes in between)
+    monkeypatch.setattr(connector_module, "CursorTracker",
+                        lambda previous: CursorTracker(previous, clock=lambda: next(monotonic)))
+    original = connector._product_batches
+
+    def save_meanwhile(listing, first_page):
+        for batch in original(listing, first_page):
+            yield batch
+            fake.shop.products[missed]["edit_date"] = "2031-01-01 10:00:00"  # after its page was read
+
+    monkeypatch.setattr(connector, "_product_batches", save_meanwhile)
+    ctx = ReadContext(cursor=first.new_cursor, full=False)
+    assert missed not in {i.product_id for i in connector.read(ctx) if isinstance(i, Product)}
+    monkeypatch.undo()
+    items = list(connector.read(ReadContext(cursor=ctx.new_cursor, full=False)))
+    assert missed in {i.product_id for i in items if isinstance(i, Product)}
+
+
+def test_products_deleted_while_the_stock_table_is_read_lose_no_variant(fake):
+    connector = ShoperConnector(fake.config())
+    handle, done = fake.shop.handle, []
+
+    def delete_once(method, path, params):
+        if path.endswith("/product-stocks") and str(params.get("page")) == "2" and not done:
+            done.append(fake.shop.remove_product("1"))
+        return handle(method, path, params)
+
+    fake.shop.handle = delete_once
+    items, _ = full_read(connector)
+    for product in (i for i in items if isinstance(i, Product)):
+        assert {v.variant_id for v in product.variants} == {r["stock_id"] for r in fake.shop.variants_of(
+            product.product_id)}
+
+
+@pytest.mark.parametrize("products", [120, 1000])
+def test_calls_grow_with_pages_not_products(products):
+    with ShoperFake.running(products) as fake:
+        full_read(ShoperConnector(fake.config()))
+        stock_pages = -(-len(fake.shop.stocks) // 50)
+        image_pages = -(-len(fake.shop.images) // 50)
+        pages = -(-products // 50) + stock_pages + image_pages + 5  # + taxes, options, values, categories, langs
+        subs = sum(fake.shop.sub_requests.values())
+        assert subs == pages + 1  # + categories-tree: one sub-request per page, none per product
+        assert fake.shop.requests["POST /webapi/rest/bulk"] <= 1 + 3 * -(-pages // 25)
+        assert fake.shop.throttled == 0

@@ -247,8 +247,8 @@ def test_edit_date_cursor_and_window():
     assert mapping.latest_edit_date("2026-02-10 14:03:22", "2026-01-01 00:00:00") == "2026-02-10 14:03:22"
     assert mapping.latest_edit_date("2026-02-10 14:03:22", None) == "2026-02-10 14:03:22"
     from datetime import timedelta
-    assert mapping.edit_date_since("2026-02-10 14:03:22", timedelta(minutes=10)) == "2026-02-10 13:53:22"
-    assert mapping.edit_date_since("garbage", timedelta(minutes=10)) is None
+    assert mapping.edit_date_minus("2026-02-10 14:03:22", timedelta(minutes=10)) == "2026-02-10 13:53:22"
+    assert mapping.edit_date_minus("garbage", timedelta(minutes=10)) is None
 
 
 def test_tax_rate_parsing():

@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 API_PATH = "webapi/rest/"
 BULK_MAX = 25
-BULK_ROUNDS = 5  # how often sub-requests answered 429/5xx inside a bulk are tried again
+BULK_STALLS = 4  # bulk calls in a row that answer no pending sub-request before the read gives up
+DEFAULT_LIMIT, DEFAULT_BANDWIDTH = 10.0, 2.0  # Shoper's bucket when a shop sends no headers
 REFRESH_ERRORS = frozenset({"unauthorized_client", "invalid_token", "invalid_grant", "expired_token"})
 
+RIGHTS_ERRORS = frozenset({"access_denied", "insufficient_scope"})  # a valid token without the right
 RIGHTS_HINT = ("give the WebAPI user's group read access to Asortyment and Konfiguracja "
                "(Konfiguracja > Administracja, system > Administratorzy)")
 
@@ -46,27 +48,42 @@ _AUTH_MESSAGES = {
 }
 
 
+def bucket_state(response: requests.Response) -> tuple[float, float, float] | None:
+    """(calls in the bucket, its size, drained per second) from the `X-Shop-Api-*` headers."""
+    headers = response.headers
+    try:
+        calls = float(headers["X-Shop-Api-Calls"])
+        limit = float(headers["X-Shop-Api-Limit"])
+        bandwidth = float(headers.get("X-Shop-Api-Bandwidth") or DEFAULT_BANDWIDTH) or DEFAULT_BANDWIDTH
+    except (KeyError, ValueError):
+        return None
+    return calls, limit, bandwidth
+
+
 def watch_bucket(limiter: RateLimiter, margin: int = 2) -> Callable[[requests.Response], None]:
     """An `on_response` hook: pause every caller when the shop's bucket is nearly full."""
 
     def hook(response: requests.Response) -> None:
-        headers = response.headers
-        try:
-            calls = float(headers["X-Shop-Api-Calls"])
-            limit = float(headers["X-Shop-Api-Limit"])
-            bandwidth = float(headers.get("X-Shop-Api-Bandwidth") or 2) or 2.0
-        except (KeyError, ValueError):
-            calls = limit = bandwidth = None  # type: ignore[assignment]
         if response.status_code == 429:
             limiter.hold(wait_seconds(response, default=1.0, cap=60.0))
             return
-        if calls is None:
+        state = bucket_state(response)
+        if state is None:
             return
+        calls, limit, bandwidth = state
         free = limit - calls
         if free <= margin:  # let the bucket drain to `margin + 1` free calls before the next request
             limiter.hold((margin + 1 - free) / bandwidth)
 
     return hook
+
+
+def _refusal(status: int, code: str, what: str) -> AuthError:
+    """A 401/403 on a read: missing rights (403, `access_denied`) or a token Shoper no longer takes."""
+    if status == 403 or code in RIGHTS_ERRORS:
+        return AuthError(f"the WebAPI user may not read {what} ({code or f'HTTP {status}'}): {RIGHTS_HINT}")
+    return AuthError(f"Shoper refused the WebAPI token on {what} ({code or 'HTTP 401'}): "
+                     "check SHOPER_CLIENT_ID and SHOPER_CLIENT_SECRET")
 
 
 def _error_code(response: requests.Response) -> tuple[str, str]:
@@ -83,12 +100,11 @@ class ShoperClient:
     """Authenticated access to one shop's WebAPI."""
 
     def __init__(self, http: HttpClient, login: str, password: str, *,
-                 limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.http = http
         self._login = login
         self._password = password
         self._token: str | None = None
-        self._limiter = limiter
         self._sleep = sleep
         self.bulk_calls = 0
         self.refreshes = 0
@@ -150,15 +166,11 @@ class ShoperClient:
         status = response.status_code
         if status < 400:
             return
-        code, description = _error_code(response)
-        if status == 401:
-            raise AuthError(f"Shoper refused the WebAPI token on {what} ({code or 'HTTP 401'}): "
-                            "check SHOPER_CLIENT_ID and SHOPER_CLIENT_SECRET")
-        if status == 403:
-            if looks_like_firewall(response):
-                raise AuthError(f"a firewall in front of the shop refused {what} (HTML 403): "
-                                "ask the hosting to let this machine through")
-            raise AuthError(f"the WebAPI user may not read {what} ({code or 'HTTP 403'}): {RIGHTS_HINT}")
+        if status == 403 and looks_like_firewall(response):
+            raise AuthError(f"a firewall in front of the shop refused {what} (HTML 403): "
+                            "ask the hosting to let this machine through")
+        if status in (401, 403):
+            raise _refusal(status, _error_code(response)[0], what)
         if status == 429:
             raise http_error(response, f"Shoper {what}: still rate limited after retries; run again later")
         raise http_error(response, f"Shoper {what}")
@@ -175,37 +187,25 @@ class ShoperClient:
         """`POST /webapi/rest/bulk` with up to 25 GET sub-requests -> {id: (code, body)}.
 
         A bulk call only reads here, so it is marked idempotent (retried on 429/5xx).
-        Sub-requests answered 429 or 5xx are sent again in a later bulk call.
+        Sub-requests answered 429 or 5xx are sent again once the bucket has drained:
+        whether Shoper charges a bulk as one call or per sub-request is unverified, and
+        in the second case the sub-requests beyond the bucket's size answer 429.
         """
         results: dict[str, tuple[int, Any]] = {}
         pending = list(calls)
-        for attempt in range(BULK_ROUNDS):
-            if not pending:
-                break
-            if attempt:
-                self._sleep(min(2.0 ** attempt / 2, 8.0))
+        stalls = 0
+        while pending:
             response = self._send("POST", "bulk", json=pending, idempotent=True)
             self._check(response, "POST bulk")
             self.bulk_calls += 1
-            body = self._json(response, "POST bulk")
-            items = body.get("items") if isinstance(body, dict) else None
-            if not isinstance(items, list):
-                raise HttpError(f"Shoper bulk: unexpected answer: {str(body)[:200]}")
-            by_id = {str(item.get("id")): item for item in items if isinstance(item, dict)}
-            retry = []
-            for call in pending:
-                item = by_id.get(call["id"])
-                code = int(item.get("code") or 0) if item else 0
-                if item is None or code == 429 or code >= 500:
-                    retry.append(call)
-                else:
-                    results[call["id"]] = (code, item.get("body"))
-            if retry and self._limiter is not None:
-                self._limiter.hold(1.0)
-            pending = retry
-        if pending:
-            raise HttpError(f"Shoper bulk: {len(pending)} sub-requests still failing after "
-                            f"{BULK_ROUNDS} tries (e.g. {pending[0]['path']}); run again later")
+            answered, pending = _bulk_answers(pending, self._json(response, "POST bulk"))
+            results.update(answered)
+            stalls = 0 if answered else stalls + 1
+            if pending and stalls >= BULK_STALLS:
+                raise HttpError(f"Shoper bulk: {len(pending)} sub-requests still failing after "
+                                f"{stalls} tries (e.g. {pending[0]['path']}); run again later")
+            if pending:
+                self._sleep(_drain_seconds(response, len(pending), stalls))
         return results
 
     def _sub(self, call_id: str, resource: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -217,10 +217,8 @@ class ShoperClient:
         if code == 404:
             return None  # an empty list page may answer 404
         error = body.get("error") if isinstance(body, dict) else None
-        if code == 401:
-            raise AuthError(f"Shoper refused the WebAPI token on {what} ({error or 'HTTP 401'})")
-        if code == 403:
-            raise AuthError(f"the WebAPI user may not read {what} ({error or 'HTTP 403'}): {RIGHTS_HINT}")
+        if code in (401, 403):
+            raise _refusal(code, str(error or ""), what)
         raise HttpError(f"Shoper {what} (in bulk): HTTP {code}: {str(body)[:200]}", status=code)
 
     # -- paged reads ----------------------------------------------------------------------
@@ -249,7 +247,11 @@ class ShoperClient:
         return pages, {key: answers[key] for key in (extra or {})}
 
     def iter_pages(self, listing: Listing, first: Page | None = None) -> Iterator[Page]:
-        """Every page of a listing, the first one given or read, the rest 25 pages per bulk call."""
+        """Every page of a listing, the first one given or read, the rest 25 pages per bulk call.
+
+        Raises `TableChanged` when rows were deleted meanwhile: the later pages shifted and
+        a row may have been skipped.
+        """
         guard = PageGuard(listing)
         if first is None:
             first = self.first_pages([listing])[0][listing.name]
@@ -265,10 +267,10 @@ class ShoperClient:
             for n in batch:
                 code, body = answers[f"{listing.name}:{n}"]
                 page = parse_page(listing, n, self._sub_result(code, body, f"GET {listing.resource}"))
+                if page.count < first.count or (not page.rows and n < first.pages):
+                    raise TableChanged(f"Shoper {listing.resource}: rows were deleted during the read "
+                                       f"({first.count} then {page.count}); run again")
                 if not page.rows:
-                    if n < first.pages:
-                        raise HttpError(f"Shoper {listing.resource}: page {n} of {first.pages} is empty; "
-                                        "the table changed during the read, run again")
                     return
                 page = Page(page.number, first.pages, page.count, page.rows)
                 guard.check(page)
@@ -276,8 +278,66 @@ class ShoperClient:
             number = batch[-1] + 1
 
     def iter_rows(self, listing: Listing, first: Page | None = None) -> Iterator[dict[str, Any]]:
-        for page in self.iter_pages(listing, first):
-            yield from page.rows
+        """Every row once; the listing is read once more from page 1 when rows were deleted meanwhile.
+
+        A second change in a row raises `TableChanged` (the read is incomplete: nothing is archived).
+        """
+        seen: set[str] = set()
+
+        def unseen(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for row in rows:
+                key = str(row.get(listing.id_field)) if listing.id_field else None
+                if key is not None:
+                    if key in seen:
+                        continue  # the second pass repeats the rows of the first
+                    seen.add(key)
+                yield row
+
+        try:
+            for page in self.iter_pages(listing, first):
+                yield from unseen(page.rows)
+        except TableChanged as exc:
+            log.info("%s; reading %s again", exc, listing.resource)
+            for page in self.iter_pages(listing):
+                yield from unseen(page.rows)
+
+
+class TableChanged(HttpError):
+    """Rows of a listing were deleted while its pages were read."""
+
+
+def _bulk_answers(pending: list[dict[str, Any]], body: Any,
+                  ) -> tuple[dict[str, tuple[int, Any]], list[dict[str, Any]]]:
+    """A bulk answer `{"errors": bool, "items": [{"id", "code", "body"}]}` as (answered, to send again)."""
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise HttpError(f"Shoper bulk: unexpected answer: {str(body)[:200]}")
+    by_id = {str(item["id"]): item for item in items if isinstance(item, dict) and item.get("id") is not None}
+    if not by_id and len(items) == len(pending):  # items without ids answer in request order
+        by_id = {call["id"]: item for call, item in zip(pending, items, strict=True) if isinstance(item, dict)}
+    answered: dict[str, tuple[int, Any]] = {}
+    again: list[dict[str, Any]] = []
+    for call in pending:
+        item = by_id.get(call["id"])
+        code = _int(item.get("code")) if item else 0
+        if item is None or code == 429 or code >= 500:
+            again.append(call)
+        else:
+            answered[call["id"]] = (code, item.get("body"))
+    return answered, again
+
+
+def _drain_seconds(response: requests.Response, pending: int, stalls: int) -> float:
+    """How long until the bucket has room for the sub-requests to send again (plus backoff when stuck)."""
+    _, limit, bandwidth = bucket_state(response) or (0.0, DEFAULT_LIMIT, DEFAULT_BANDWIDTH)
+    return min(pending, limit) / bandwidth + min(2.0 ** stalls - 1, 30.0)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _flat(params: dict[str, Any]) -> dict[str, Any]:

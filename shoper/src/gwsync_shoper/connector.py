@@ -1,11 +1,11 @@
 """Shoper connector: settings, shop identity, check, and a bulk read of the catalog.
 
 One run reads, all through `POST /webapi/rest/bulk` (25 pages per HTTP call):
-the lookups (application-config, languages, taxes, options, option values,
-categories, categories-tree), every page of `product-stocks` (variants and stock,
+the lookups (languages, taxes, options, option values, categories,
+categories-tree), every page of `product-stocks` (variants and stock,
 re-read on every run because stock changes do not move a product's `edit_date`),
 `product-images`, and `products` (all of them, or on an incremental run only
-those with `edit_date` at or after the last run's newest one, minus a margin).
+those with `edit_date` at or after the cursor minus `LOOKBACK`; see `CursorTracker`).
 Products not re-read are accounted for from their stock rows as `StockUpdate`s,
 so nothing is archived by mistake and stock still follows the shop.
 """
@@ -13,8 +13,10 @@ so nothing is archived by mistake and stock still follows the shop.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,14 +27,16 @@ from gwsync.http import CallStats, RateLimiter
 from gwsync.models import Item
 
 from . import mapping
-from .client import API_PATH, ShoperClient, watch_bucket
-from .pagination import PAGE_SIZE, Listing
+from .client import API_PATH, BULK_MAX, ShoperClient, watch_bucket
+from .pagination import PAGE_SIZE, Listing, Page
 
 log = logging.getLogger(__name__)
 
 RATE_PER_SECOND = 2.0  # Shoper's default leak rate (X-Shop-Api-Bandwidth)
 RATE_BURST = 8  # below the default bucket size of 10 (X-Shop-Api-Limit)
-LOOKBACK = timedelta(minutes=10)  # incremental window starts this much before the cursor
+# The incremental window starts this much before the cursor: `edit_date` is naive shop-local
+# time, and when the clocks go back in autumn an hour of timestamps repeats.
+LOOKBACK = timedelta(minutes=65)
 IMAGE_FILTER_CHUNK = 200  # product ids per `product_id in [...]` filter
 IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image table instead
 
@@ -60,8 +64,7 @@ class ShoperConnector(Connector):
         self.limiter = RateLimiter(RATE_PER_SECOND, RATE_BURST)
         http = self.http(f"{self.base_url}/{API_PATH}", limiter=self.limiter,
                          on_response=watch_bucket(self.limiter))
-        self.client = ShoperClient(http, str(self.config["client_id"]), str(self.config["client_secret"]),
-                                   limiter=self.limiter)
+        self.client = ShoperClient(http, str(self.config["client_id"]), str(self.config["client_secret"]))
 
     @property
     def shop(self) -> str:
@@ -100,7 +103,7 @@ class ShoperConnector(Connector):
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         since = None
         if not ctx.full and ctx.cursor:
-            since = mapping.edit_date_since(ctx.cursor, LOOKBACK)
+            since = mapping.edit_date_minus(ctx.cursor, LOOKBACK)
         product_filter = {"edit_date": {">=": since}} if since else None
 
         products = Listing("products", "products",
@@ -132,16 +135,14 @@ class ShoperConnector(Connector):
                 image_rows[str(row.get("product_id"))].append(_compact_image(row))
 
         yielded: set[str] = set()
-        cursor = ctx.cursor if since else None
+        cursor = CursorTracker(ctx.cursor if since else None)
         for page_rows in self._product_batches(products, first["products"]):
             if not whole_image_table:
                 image_rows = self._images_for([str(p.get("product_id")) for p in page_rows])
             for record in page_rows:
                 product_id = str(record.get("product_id"))
-                if product_id in yielded:
-                    continue  # a row repeated across pages by a concurrent change
                 yielded.add(product_id)
-                cursor = mapping.latest_edit_date(cursor, record.get("edit_date"))
+                cursor.saw(record.get("edit_date"))
                 yield from mapping.map_product(record, stock_rows.get(product_id, ()),
                                                image_rows.get(product_id, ()), lookup)
 
@@ -157,14 +158,14 @@ class ShoperConnector(Connector):
         else:
             ctx.notes.append(f"{len(yielded)} products changed since {since}; "
                              f"{len(stock_rows) - len(yielded & stock_rows.keys())} checked for stock only")
-        ctx.new_cursor = cursor
+        ctx.new_cursor = cursor.next_cursor()
 
-    def _product_batches(self, listing: Listing, first: Any) -> Iterator[list[dict[str, Any]]]:
-        """Product pages, grouped as they arrive (25 pages per bulk call)."""
+    def _product_batches(self, listing: Listing, first: Page) -> Iterator[list[dict[str, Any]]]:
+        """Product rows in groups of what one bulk call brings (25 pages), each product once."""
         batch: list[dict[str, Any]] = []
-        for page in self.client.iter_pages(listing, first):
-            batch.extend(page.rows)
-            if len(batch) >= PAGE_SIZE * 25 or page.last:
+        for row in self.client.iter_rows(listing, first):
+            batch.append(row)
+            if len(batch) >= PAGE_SIZE * BULK_MAX:
                 yield batch
                 batch = []
         if batch:
@@ -189,6 +190,32 @@ class ShoperConnector(Connector):
                 if product_id in wanted:  # a filter Shoper ignored would bring foreign rows
                     out[product_id].append(_compact_image(row))
         return out
+
+
+class CursorTracker:
+    """The next run's `edit_date` cursor: the newest one read, minus how long this read took.
+
+    Product pages are fetched while the Gateway writes go on, so a read can last many
+    minutes. A product saved after its page was fetched is missed by this run, while a
+    product saved later on a later page moves the newest `edit_date` past it. Subtracting
+    the read's duration puts the cursor before the read started (in the shop's own clock,
+    so the clock of this machine does not matter): the next run reads the missed one.
+    """
+
+    def __init__(self, previous: str | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.previous = previous
+        self.newest: str | None = None
+        self._clock = clock
+        self._started = clock()
+
+    def saw(self, edit_date: Any) -> None:
+        self.newest = mapping.latest_edit_date(self.newest, edit_date)
+
+    def next_cursor(self) -> str | None:
+        if self.newest is None:
+            return self.previous  # nothing changed: the window stays where it was
+        took = timedelta(seconds=math.ceil(self._clock() - self._started))
+        return mapping.edit_date_minus(self.newest, took)
 
 
 _STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "stock",

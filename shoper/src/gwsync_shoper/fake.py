@@ -14,7 +14,10 @@ What it reproduces (../shared/platforms/shoper.md):
   `extended: "1"` and `options: {"<option_id>": "<ovalue_id>"}`.
 - The leaky bucket: `X-Shop-Api-Limit` (10), `X-Shop-Api-Bandwidth` (2/s),
   `X-Shop-Api-Calls` on every answer; over the limit -> 429 + `Retry-After`.
-- `POST /webapi/rest/bulk` with up to 25 GET sub-requests (costs one call).
+- `POST /webapi/rest/bulk` with up to 25 GET sub-requests -> `{"errors": bool, "items":
+  [{"id", "code", "body"}]}`; it costs one call of the bucket, or with
+  `bulk_per_request=True` one per sub-request, those beyond the bucket answering 429
+  inside `items` (which of the two Shoper does is unverified).
 - Public images at `/userdata/public/gfx/{unic_name}.{extension}` (jpg and png).
 """
 
@@ -108,12 +111,12 @@ class ShoperShop:
     """The shop's data and the WebAPI semantics, independent of HTTP."""
 
     def __init__(self, seed: int = 6, rate_limit: bool = True, limit: int = 10, bandwidth: float = 2.0,
-                 bulk_cost: int = 1, login: str = LOGIN, password: str = PASSWORD) -> None:
+                 bulk_per_request: bool = False, login: str = LOGIN, password: str = PASSWORD) -> None:
         self.rng = random.Random(seed)
         self.login, self.password = login, password
         self.rate_limit = rate_limit
         self.bucket = LeakyBucket(limit, bandwidth)
-        self.bulk_cost = bulk_cost
+        self.bulk_per_request = bulk_per_request
         self.lock = threading.RLock()
         self.tokens: set[str] = set()
         self.issued: list[str] = []
@@ -480,7 +483,7 @@ def create_app(shop: ShoperShop) -> Flask:
 
     @app.post(API + "bulk")
     def bulk() -> Response:
-        gated = gate(shop.bulk_cost)
+        gated = gate(0 if shop.bulk_per_request else 1)
         if isinstance(gated, Response):
             return gated
         if not bearer_ok():
@@ -495,8 +498,12 @@ def create_app(shop: ShoperShop) -> Flask:
         for call in calls:
             path = str(call.get("path") or "")
             shop.sub_requests[f"{call.get('method', 'GET')} {_route(path)}"] += 1
-            status, body = shop.handle(str(call.get("method") or "GET").upper(), path,
-                                       {k: v for k, v in (call.get("params") or {}).items()})
+            if shop.rate_limit and shop.bulk_per_request and not shop.bucket.take(1)[0]:
+                shop.throttled += 1
+                status, body = _error(429, "temporarily_unavailable", "Too many requests")
+            else:
+                status, body = shop.handle(str(call.get("method") or "GET").upper(), path,
+                                           {k: v for k, v in (call.get("params") or {}).items()})
             errors = errors or status >= 400
             items.append({"id": call.get("id"), "code": status, "body": body})
         return answer(200, {"errors": errors, "items": items}, gated)
@@ -535,9 +542,9 @@ class ShoperFake:
     """The fake shop behind a loopback server; implements `gwsync.testing.fake.FakePlatform`."""
 
     def __init__(self, products: int = 0, *, seed: int = 6, latency: float = 0.0, rate_limit: bool = True,
-                 limit: int = 10, bandwidth: float = 2.0, bulk_cost: int = 1) -> None:
+                 limit: int = 10, bandwidth: float = 2.0, bulk_per_request: bool = False) -> None:
         self.shop = ShoperShop(seed=seed, rate_limit=rate_limit, limit=limit, bandwidth=bandwidth,
-                               bulk_cost=bulk_cost)
+                               bulk_per_request=bulk_per_request)
         self.app = create_app(self.shop)
         self.latency = latency
         self._server: LoopbackServer | None = None

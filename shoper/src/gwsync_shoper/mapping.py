@@ -98,10 +98,10 @@ def parse_edit_date(value: Any) -> datetime | None:
         return None
 
 
-def edit_date_since(cursor: str, lookback: timedelta) -> str | None:
-    """The `edit_date >=` bound for an incremental read: the cursor minus a safety margin."""
-    start = parse_edit_date(cursor)
-    return None if start is None else (start - lookback).strftime(EDIT_DATE_FORMAT)
+def edit_date_minus(value: str, delta: timedelta) -> str | None:
+    """An `edit_date` moved back by `delta` (the incremental window's start); None when unreadable."""
+    start = parse_edit_date(value)
+    return None if start is None else (start - delta).strftime(EDIT_DATE_FORMAT)
 
 
 def latest_edit_date(current: str | None, value: Any) -> str | None:
@@ -370,5 +370,5 @@ def _safe_price(row: Mapping[str, Any], base: Decimal | None = None) -> Decimal 
 __all__ = [
     "Lookups", "build_lookups", "map_product", "stock_updates", "map_images", "map_image", "image_url",
     "tax_rate", "to_stock", "translation", "variant_options", "category_path", "category_parents",
-    "split_stocks", "stock_price", "flag", "edit_date_since", "latest_edit_date", "parse_edit_date",
+    "split_stocks", "stock_price", "flag", "edit_date_minus", "latest_edit_date", "parse_edit_date",
 ]
