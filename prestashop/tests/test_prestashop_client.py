@@ -7,13 +7,14 @@ from collections import Counter
 
 import pytest
 import responses
+from requests.auth import HTTPBasicAuth
 
 from gwsync.connector import ReadContext
 from gwsync.errors import AuthError, ConfigError, HttpError, SyncError
 from gwsync.http import CallStats, HttpClient
 from gwsync.models import Product, Seen, StockUpdate
-from gwsync_prestashop.client import PrestaShopClient, api_base, rows_of
-from gwsync_prestashop.connector import PrestaShopConnector
+from gwsync_prestashop.client import MAX_ID, PrestaShopClient, api_base, resources_of, rows_of
+from gwsync_prestashop.connector import PrestaShopConnector, window_start
 from gwsync_prestashop.fake import GOOD_KEY, PrestaShopFake
 
 BASE = "https://shop.example.pl/api/"
@@ -52,15 +53,21 @@ def client(retries: int = 0) -> PrestaShopClient:
 
 
 @responses.activate
-def test_paging_stops_at_a_short_page_and_uses_offset_limit():
-    for offset, count in ((0, 2), (2, 2), (4, 1)):
-        rows = [{"id": offset + i + 1} for i in range(count)]
-        responses.get(BASE + "products", json={"products": rows},
+def test_paging_asks_for_ids_above_the_last_one_and_stops_at_a_short_page():
+    for after, ids in ((0, (3, 7)), (7, (8, 12)), (12, (20,))):
+        responses.get(BASE + "products", json={"products": [{"id": i} for i in ids]},
                       match=[responses.matchers.query_param_matcher(
                           {"output_format": "JSON", "display": "full", "sort": "[id_ASC]",
-                           "limit": f"{offset},2"})])
+                           "filter[id]": f"[{after + 1},{MAX_ID}]", "limit": "2"})])
     ids = [r["id"] for page in client().iter_pages("products", {"display": "full"}, 2) for r in page]
-    assert ids == [1, 2, 3, 4, 5] and len(responses.calls) == 3
+    assert ids == [3, 7, 8, 12, 20] and len(responses.calls) == 3
+
+
+def test_root_listing_is_a_flat_list_of_names_in_json():
+    # WebserviceOutputJSON::renderNodeHeader appends each resource node's name to a plain list
+    assert resources_of(["addresses", "products", "taxes"]) == {"addresses", "products", "taxes"}
+    assert resources_of({"api": {"products": {"get": "true"}}}) == {"products"}
+    assert resources_of([]) == set()
 
 
 @responses.activate
@@ -73,7 +80,7 @@ def test_paging_ends_on_an_empty_list_answer():
 @responses.activate
 def test_a_repeated_page_fails_instead_of_looping():
     responses.get(BASE + "products", json={"products": [{"id": 1}, {"id": 2}]})
-    with pytest.raises(HttpError, match="same page twice"):
+    with pytest.raises(HttpError, match="same rows again"):
         client().list_all("products", page_size=2)
 
 
@@ -82,7 +89,7 @@ def test_a_5xx_on_a_big_page_halves_the_page_size():
     responses.get(BASE + "products", status=500, body="Fatal error: Allowed memory size exhausted")
     responses.get(BASE + "products", json={"products": [{"id": i} for i in range(1, 11)]})
     client().list_all("products", page_size=100)
-    assert "limit=0%2C50" in responses.calls[1].request.url or "limit=0,50" in responses.calls[1].request.url
+    assert "limit=50" in responses.calls[1].request.url
 
 
 @responses.activate
@@ -302,8 +309,52 @@ def test_inactive_unchanged_product_is_seen_not_updated(fake):
 def test_a_failing_page_raises_so_nothing_is_archived(fake):
     fake.seed(150)
     c = PrestaShopConnector(fake.config())
-    c.client.http = HttpClient(c.base, service="prestashop", retries=0,
-                               auth=c.client.http._safe.auth)  # no retries: the fault must surface
+    c.client.http = c.http(c.base, auth=HTTPBasicAuth(GOOD_KEY, ""), retries=0)  # the fault must surface
     fake.shop.fail_next(502, 12)
     with pytest.raises(SyncError):
         list(c.read(ReadContext()))
+
+
+def test_a_product_deleted_during_the_read_hides_no_other_product(fake):
+    fake.seed(220)  # 250 products: three pages of 100
+    c = connector(fake)
+    before = {str(pid) for pid in fake.shop.products}
+    seen: set[str] = set()
+    for item in c.read(ReadContext()):
+        if not seen:  # page 1 is in hand: a product on it disappears before page 2 is asked for
+            fake.shop.remove(2)
+        seen.add(item.product_id)
+    assert before - seen == set()  # with limit=offset,count product 101 would be missing (and archived)
+
+
+def test_a_product_edited_during_the_read_is_re_read_by_the_next_run(fake):
+    fake.seed(220)
+    c = connector(fake)
+    ctx = ReadContext()
+    first, last = min(fake.shop.products), max(fake.shop.products)
+    for item in c.read(ctx):
+        if item.product_id == str(first):  # its page is read: edit it, then a product on a later page
+            fake.shop.products[first]["name"] = {"1": "Nowa nazwa", "2": "New name"}
+            fake.shop.products[first]["date_upd"] = fake.shop.tick()
+            fake.shop.products[last]["date_upd"] = fake.shop.products[first]["date_upd"][:-1] + "9"
+    again, _ = run(c, ctx.new_cursor, frozenset(str(p) for p in fake.shop.products))
+    assert next(i for i in again if i.product_id == str(first)).name == "Nowa nazwa"
+
+
+def test_window_start_goes_back_by_the_read_time_and_a_margin():
+    assert window_start("2024-05-01 10:00:00", 90) == "2024-05-01 09:56:30"
+    assert window_start("", 5) == "" and window_start("0000-00-00 00:00:00", 5) == "0000-00-00 00:00:00"
+
+
+def test_taxes_switched_off_in_the_shop_send_the_net_price_as_vat0(fake):
+    next(r for r in fake.shop.configurations if r["name"] == "PS_TAX")["value"] = "0"
+    pid = fake.shop.add_product(net="100.000000")
+    product = next(i for i in connector(fake).read(ReadContext()) if i.product_id == str(pid))
+    assert (product.vat, str(product.price)) == (0, "100.00")
+
+
+def test_get_not_ticked_for_a_resource_is_405_code_25_with_the_fix(fake):
+    fake.shop.keys[GOOD_KEY]["no_get"] = {"combinations"}
+    with pytest.raises(AuthError, match="tick View \\(GET\\) for 'combinations'") as info:
+        list(connector(fake).read(ReadContext()))
+    assert GOOD_KEY not in str(info.value)

@@ -6,7 +6,7 @@ import pytest
 
 from gwsync.testing import ConnectorSuite
 from gwsync_prestashop.connector import PrestaShopConnector
-from gwsync_prestashop.fake import PrestaShopFake
+from gwsync_prestashop.fake import GOOD_KEY, OTHER_KEY, PrestaShopFake
 
 
 class TestPrestaShop(ConnectorSuite):
@@ -32,3 +32,34 @@ def test_docker_run_i_answers_are_honoured_in_order(tmp_path):
             assert result.exit_code == EXIT_OK, result.output
             assert len(gw.products()) == fake.expected_items()
             assert fake.config()["api_key"] not in result.output
+
+
+def _no_taxes(fake) -> None:
+    fake.shop.keys[GOOD_KEY]["resources"] -= {"taxes"}
+
+
+@pytest.mark.parametrize("break_it, config, fix", [
+    (lambda fake: None, {"api_key": "short-key"}, "32-character webservice key"),
+    (lambda fake: None, "bad", "set its Status to Enabled"),  # 401 codes 20/21
+    (_no_taxes, {}, "View (GET)|taxes"),  # 401 code 26 (import) / the missing list (check)
+    (lambda fake: setattr(fake.shop, "webservice_enabled", False), {}, "Enable PrestaShop's webservice"),
+    (lambda fake: fake.shop.keys[GOOD_KEY]["no_get"].add("taxes"), {}, "View (GET)|taxes"),
+    (lambda fake: setattr(fake.shop, "strip_authorization", True), {}, "drops the Authorization header"),
+], ids=["key-format", "key-refused-20", "resource-26", "webservice-off-22", "method-25", "fastcgi"])
+def test_errors_users_meet_exit_3_with_one_line_and_no_key(tmp_path, break_it, config, fix):
+    from gwsync.errors import EXIT_CANNOT_RUN
+    from gwsync.testing.harness import Harness
+
+    with PrestaShopFake.running() as fake:
+        fake.seed(3)
+        settings = fake.bad_config() if config == "bad" else {**fake.config(), **config}
+        with Harness(PrestaShopConnector, settings, tmp_path) as gw:
+            break_it(fake)
+            for command in (["import"], ["check"]):
+                result = gw.cli(command)
+                errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+                assert result.exit_code == EXIT_CANNOT_RUN, result.output
+                assert len(errors) == 1 and all(part in errors[0] for part in fix.split("|")), result.stderr
+                assert "Traceback" not in result.output
+                assert all(key not in result.output for key in (GOOD_KEY, OTHER_KEY, gw.signing_key))
+            assert gw.writes() == 0

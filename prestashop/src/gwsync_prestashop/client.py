@@ -1,15 +1,15 @@
 """The only module that knows PrestaShop's webservice: URLs, auth, JSON lists, paging, errors.
 
-Every read is a whole page of a list resource (`display=...&limit=offset,count`);
-nothing here reads one product or one combination at a time.
+Every read is a whole page of a list resource (`display=...`, `sort=[id_ASC]`, a
+page of ids above the last one seen); nothing here reads one product or one
+combination at a time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +27,7 @@ _NO_KEY_CODES = frozenset({16, 17})
 _XML_ERROR = re.compile(r"<code>\s*(?:<!\[CDATA\[)?\s*(\d+)\s*(?:\]\]>)?\s*</code>\s*"
                         r"<message>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</message>", re.S)
 MIN_PAGE = 25
+MAX_ID = 4294967295  # ids are INT UNSIGNED in PrestaShop's tables
 
 
 def api_base(url: str) -> str:
@@ -111,9 +112,8 @@ class PrestaShopClient:
     """Bulk reads from one shop's webservice; counts every call into the run's stats."""
 
     def __init__(self, http: HttpClient, key: str, *, shop_id: int | None = None,
-                 key_in_url: bool = False, probe_http: HttpClient | None = None) -> None:
+                 key_in_url: bool = False) -> None:
         self.http = http
-        self.probe_http = probe_http or http
         self.shop_id = shop_id
         self.key_in_url = key_in_url
         self._key = key
@@ -134,12 +134,6 @@ class PrestaShopClient:
         if not KEY_PATTERN.match(self._key or ""):
             raise AuthError("PrestaShop: PRESTASHOP_API_KEY must be the 32-character webservice key (letters and "
                             f"digits) from {BACK_OFFICE}")
-
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET one webservice answer as JSON; errors become one actionable line."""
-        self.probe()
-        response = self.http.get(path, params=self._params(params))
-        return self._json(response, path)
 
     def _json(self, response: requests.Response, what: str) -> Any:
         if response.status_code >= 400:
@@ -173,14 +167,14 @@ class PrestaShopClient:
         if self._probed is not None:
             return self._probed
         self._check_key_format()
-        response = self.probe_http.get("", params=self._params(None))
+        # sent once: a disabled webservice or a refused key is reported at once, not after backoff
+        response = self.http.get("", params=self._params(None), retry=False)
         if response.status_code == 429 or (response.status_code >= 500 and 22 not in error_codes(response)):
-            response = self.http.get("", params=self._params(None))  # transient: the retrying client
+            response = self.http.get("", params=self._params(None))  # transient: retried with backoff
         if response.status_code == 401 and not self.key_in_url and self._no_key_seen(response):
             self._diagnose_stripped_header()
-        body = self._json(response, "/")
         self._probed = {
-            "resources": _resources_of(body, response),
+            "resources": resources_of(self._json(response, "/")),
             "version": response.headers.get("PSWS-Version"),
         }
         return self._probed
@@ -194,7 +188,7 @@ class PrestaShopClient:
         log.info("PrestaShop saw no key in the Authorization header; one diagnostic call with the key in the URL")
         params = self._params(None)
         params["ws_key"] = self._key
-        retry = self.probe_http.get("", params=params)
+        retry = self.http.get("", params=params, retry=False)
         if retry.status_code < 400:
             raise AuthError(
                 "PrestaShop: the web server drops the Authorization header before PHP sees it (PHP as "
@@ -210,17 +204,21 @@ class PrestaShopClient:
 
     def iter_pages(self, resource: str, params: Mapping[str, Any] | None = None,
                    page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
-        """Whole pages of a list resource, `limit=offset,count`, until a short page.
+        """Whole pages of a list resource in id order, until a short page.
 
-        PrestaShop sends no total: a page with fewer rows than asked is the last.
-        A page that starts with the same id as the previous one means the shop
-        ignores `limit`: fail rather than loop. A 5xx on a big `display=full` page
-        (PHP time or memory limit) halves the page size and asks again.
+        Keyset paging: each page asks for the ids above the last one seen
+        (`filter[id]=[last+1,MAX]&limit=count`), so a row deleted or added during the
+        read never shifts another row out of view (with `limit=offset,count` a product
+        deleted mid-read hides the first row of the next page, which would then be
+        archived). PrestaShop sends no total: a page with fewer rows than asked is
+        the last. A page that does not move past the last id means the shop ignores
+        the filter: fail rather than loop. A 5xx on a big `display=full` page (PHP
+        time or memory limit) halves the page size and asks again.
         """
-        offset, size = 0, page_size
-        last_first: Any = object()
+        after, size = 0, page_size
         while True:
-            query = {"sort": "[id_ASC]", **(params or {}), "limit": f"{offset},{size}"}
+            query = {"sort": "[id_ASC]", **(params or {}), "filter[id]": f"[{after + 1},{MAX_ID}]",
+                     "limit": str(size)}
             self.probe()
             response = self.http.get(resource, params=self._params(query))
             if response.status_code >= 500 and size > MIN_PAGE and 22 not in error_codes(response):
@@ -230,19 +228,44 @@ class PrestaShopClient:
                 continue
             rows = rows_of(self._json(response, resource), resource)
             if rows:
-                first = rows[0].get("id")
-                if offset and first == last_first:
-                    raise HttpError(f"PrestaShop {resource}: the shop returned the same page twice "
-                                    f"(offset {offset}); it seems to ignore the limit parameter")
-                last_first = first
+                last = max(_int_id(row) for row in rows)
+                if last <= after:
+                    raise HttpError(f"PrestaShop {resource}: the shop returned the same rows again "
+                                    f"(ids up to {after}); it seems to ignore the filter[id] parameter")
+                after = last
                 yield rows
             if len(rows) < size:
                 return
-            offset += len(rows)
 
     def list_all(self, resource: str, params: Mapping[str, Any] | None = None,
                  page_size: int = 1000) -> list[dict[str, Any]]:
         return [row for page in self.iter_pages(resource, params, page_size) for row in page]
+
+    def may_read(self, resource: str) -> bool:
+        """One row of `resource` (`display=[id]`): False when the key may not GET it (401 code 26,
+        405 code 25); any other error is raised as usual."""
+        self.probe()
+        response = self.http.get(resource, params=self._params({"display": "[id]", "limit": "1"}))
+        if response.status_code in (401, 405) and error_codes(response) & {25, 26}:
+            return False
+        self._json(response, resource)
+        return True
+
+    def list_by_ids(self, resource: str, ids: Sequence[str], params: Mapping[str, Any] | None = None,
+                    ) -> list[dict[str, Any]]:
+        """The rows of up to ~100 given ids in one call (`filter[id]=[a|b|c]`)."""
+        if not ids:
+            return []
+        self.probe()
+        query = {**(params or {}), "filter[id]": "[" + "|".join(ids) + "]", "limit": str(len(ids))}
+        return rows_of(self._json(self.http.get(resource, params=self._params(query)), resource), resource)
+
+
+def _int_id(row: Mapping[str, Any]) -> int:
+    try:
+        return int(str(row.get("id")).strip())
+    except ValueError:
+        raise HttpError(f"PrestaShop answered a row without a numeric id: {str(row.get('id'))[:40]!r}") from None
 
 
 def rows_of(body: Any, resource: str) -> list[dict[str, Any]]:
@@ -260,16 +283,18 @@ def rows_of(body: Any, resource: str) -> list[dict[str, Any]]:
     return []
 
 
-def _resources_of(body: Any, response: requests.Response) -> set[str]:
-    """Resource names from `GET /api/` (JSON `{"api": {...}}`, or XML when JSON is not offered)."""
+def resources_of(body: Any) -> set[str]:
+    """Resource names the key may use, from `GET /api/?output_format=JSON`.
+
+    PrestaShop's JSON writer turns the XML resource listing into a flat list of
+    names (`["addresses", "carriers", ...]`, `WebserviceOutputJSON::renderNodeHeader`).
+    An `{"api": {name: {...}}}` object is accepted too, in case a version or a
+    module renders it that way.
+    """
+    if isinstance(body, list):
+        return {name for name in body if isinstance(name, str)}
     if isinstance(body, dict):
         api = body.get("api", body)
         if isinstance(api, dict):
-            return {k for k in api if not k.startswith("@") and isinstance(api[k], (dict, str, list))}
-    if isinstance(body, str):
-        return set(re.findall(r"<(\w+) xlink:href=", body))
-    try:
-        json.loads(response.text)
-    except ValueError:
-        return set(re.findall(r"<(\w+) xlink:href=", response.text))
+            return {name for name in api if not name.startswith("@")}
     return set()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,11 +38,16 @@ PRODUCT_PAGE = 100  # display=full products: big rows (descriptions); hosts cut 
 LIST_PAGE = 1000  # narrow lists: combinations, stock rows, ids
 ID_CHUNK = 100  # ids per filter[id]=[a|b|...] (URL length)
 FULL_EVERY = timedelta(hours=24)  # a complete re-read at least this often
+# Back-dates the next run's date_upd window beyond the read's own duration: a save in progress
+# when its product's page was read, and date_upd's one-second granularity.
+LOOKBACK = timedelta(minutes=2)
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 CONFIG_NAMES = ("PS_COUNTRY_DEFAULT", "PS_LANG_DEFAULT", "PS_CURRENCY_DEFAULT", "PS_SHOP_DEFAULT",
-                "PS_ROOT_CATEGORY", "PS_HOME_CATEGORY", "PS_SHOP_NAME")
+                "PS_ROOT_CATEGORY", "PS_HOME_CATEGORY", "PS_SHOP_NAME", "PS_TAX")
 REQUIRED_RESOURCES = ("products", "combinations", "stock_availables", "product_options",
                       "product_option_values", "categories", "tax_rule_groups", "tax_rules", "taxes",
                       "languages", "configurations", "images")
+READ_CHECKED = tuple(r for r in REQUIRED_RESOURCES if r != "images")  # images are binary: listing only
 NARROW = "[id,date_upd,active,price,id_tax_rules_group]"
 FAR_FUTURE = "2100-01-01 00:00:00"
 _COMBINATION_VOLATILE = ("price", "quantity")  # price via StockUpdate; quantity is stale anyway
@@ -48,6 +55,23 @@ _COMBINATION_VOLATILE = ("price", "quantity")  # price via StockUpdate; quantity
 
 def _truthy(value: Any) -> bool:
     return str(value or "").strip().lower() in ("1", "yes", "true", "on")
+
+
+def window_start(newest: str, read_seconds: float) -> str:
+    """Where the next run's `date_upd` window starts: the newest `date_upd` this read saw,
+    moved back by the read's duration and `LOOKBACK`.
+
+    A product edited while the read ran (after its page was read) carries a `date_upd` at
+    or after the read's start on the shop's clock, which may be earlier than the newest
+    `date_upd` read later in the same run. The newest date minus the read's duration is
+    at or before that start, and only the shop's own clock is compared with itself, so
+    a skewed local clock does not matter.
+    """
+    try:
+        newest_at = datetime.strptime(newest, DATE_FORMAT)
+    except ValueError:  # "" (empty shop) or "0000-00-00 00:00:00": the next run reads everything
+        return newest
+    return (newest_at - timedelta(seconds=read_seconds) - LOOKBACK).strftime(DATE_FORMAT)
 
 
 def product_fingerprint(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]]) -> str:
@@ -83,12 +107,8 @@ class PrestaShopConnector(Connector):
         self.shop_id = int(shop_id) if shop_id not in (None, "") else None
         key_in_url = _truthy(self.config.get("key_in_url"))
         auth = None if key_in_url else HTTPBasicAuth(key, "")
-        limiter = RateLimiter(10, 10)
-        self.client = PrestaShopClient(
-            self.http(self.base, auth=auth, limiter=limiter),
-            key, shop_id=self.shop_id, key_in_url=key_in_url,
-            probe_http=self.http(self.base, auth=auth, limiter=limiter, retries=0),
-        )
+        self.client = PrestaShopClient(self.http(self.base, auth=auth, limiter=RateLimiter(10, 10)),
+                                       key, shop_id=self.shop_id, key_in_url=key_in_url)
 
     @property
     def shop(self) -> str:
@@ -102,18 +122,20 @@ class PrestaShopConnector(Connector):
     def check(self) -> str:
         probe = self.client.probe()
         resources = probe["resources"]
-        if resources:
-            missing = [r for r in REQUIRED_RESOURCES if r not in resources]
-            if missing:
-                raise AuthError("PrestaShop: the webservice key may not read " + ", ".join(missing) +
-                                "; in Advanced Parameters > Webservice edit the key and tick View (GET) for them")
+        # The JSON resource listing names every resource the key has any method for; whether
+        # GET is among them shows only by asking (one row each).
+        missing = [r for r in REQUIRED_RESOURCES if (resources and r not in resources)
+                   or (r in READ_CHECKED and not self.client.may_read(r))]
+        if missing:
+            raise AuthError("PrestaShop: the webservice key may not read " + ", ".join(missing) +
+                            "; in Advanced Parameters > Webservice edit the key and tick View (GET) for them")
         settings = self._configuration()
         languages = self.client.list_all("languages", {"display": "[id,iso_code,active]"})
         language_id, iso = self._language(languages, settings)
         version = probe.get("version") or "version unknown"
         name = settings.get("PS_SHOP_NAME") or self.shop
         return (f"PrestaShop {version} '{name}' at {self.base}: webservice key accepted, "
-                f"{len(resources) or 'unknown number of'} resources readable, language {iso} (id {language_id}), "
+                f"{len(REQUIRED_RESOURCES)} needed resources readable, language {iso} (id {language_id}), "
                 f"country id {settings.get('PS_COUNTRY_DEFAULT', '?')}")
 
     def fetch_image(self, url: str) -> requests.Response:
@@ -121,7 +143,6 @@ class PrestaShopConnector(Connector):
 
     def close(self) -> None:
         self.client.http.close()
-        self.client.probe_http.close()
 
     # -- lookups -----------------------------------------------------------
 
@@ -170,7 +191,7 @@ class PrestaShopConnector(Connector):
             api_base=self.base,
             language_id=language_id,
             default_language_id=ident(settings.get("PS_LANG_DEFAULT") or language_id),
-            rates=tax_rates(groups, rules, taxes, country),
+            rates=self._rates(settings, groups, rules, taxes, country),
             option_values=by_id(values),
             option_groups=by_id(options),
             categories=by_id(categories),
@@ -180,6 +201,16 @@ class PrestaShopConnector(Connector):
                               *({"rate": k, "v": str(v)} for k, v in catalog.rates.items()),
                               *options, *values, *categories])
         return catalog, digest
+
+    @staticmethod
+    def _rates(settings: Mapping[str, str], groups: list, rules: list, taxes: list,
+               country: str) -> dict[str, Any]:
+        """Tax rules group -> rate. With taxes switched off in the shop (`PS_TAX` = 0) customers
+        pay the net price, so every group is VAT0 and the gross price is the net price."""
+        rates = tax_rates(groups, rules, taxes, country)
+        if settings.get("PS_TAX", "1").strip() == "0":
+            return dict.fromkeys(rates, Decimal(0))
+        return rates
 
     # -- bulk pieces ---------------------------------------------------------
 
@@ -217,6 +248,7 @@ class PrestaShopConnector(Connector):
     # -- read --------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
+        started = time.monotonic()
         catalog, digest = self._catalog()
         cursor = self._load_cursor(ctx)
         now = datetime.now(UTC)
@@ -234,7 +266,8 @@ class PrestaShopConnector(Connector):
         else:
             yield from self._read_changed(ctx, cursor, catalog, state)
             full_at = cursor["full_at"]
-        ctx.new_cursor = json.dumps({"v": 1, "since": state["since"], "full_at": full_at, "lookups": digest,
+        since = window_start(state["since"], time.monotonic() - started)
+        ctx.new_cursor = json.dumps({"v": 1, "since": since, "full_at": full_at, "lookups": digest,
                                      "fp": state["fp"]}, separators=(",", ":"))
 
     @staticmethod
@@ -254,15 +287,15 @@ class PrestaShopConnector(Connector):
                       state: dict[str, Any]) -> Iterator[Item]:
         """Products changed since the cursor in full; every other product as stock/price updates.
 
-        1. `date=1&filter[date_upd]=[since,...]`: products edited since the last run (closed window:
-           the newest products of last run are read again, and the engine's hashes drop them).
+        1. `date=1&filter[date_upd]=[since,...]`: products edited since the last run (`since` is
+           back-dated, see `window_start`: the newest products of the last run are read again, and
+           the engine's hashes drop them).
         2. A narrow list of every product (id, date_upd, active, price, tax group) with its
            combinations and stock rows: products whose combinations, active flag or tax group changed
            without touching `date_upd`, and products the state store does not know, are read in
            full by id; the rest yield `StockUpdate` (stock every run, price from the narrow row).
         """
         since, old_fp, known = cursor["since"], cursor["fp"], ctx.known_product_ids
-        state["since"] = since
         done: set[str] = set()
         changed_query = {"display": "full", "date": "1", "filter[date_upd]": f"[{since},{FAR_FUTURE}]"}
         for page in self.client.iter_pages("products", changed_query, PRODUCT_PAGE):
@@ -292,9 +325,7 @@ class PrestaShopConnector(Connector):
                                       stock=stock.get((pid, variant_id or "0"), 0))
             for start in range(0, len(reread), ID_CHUNK):
                 chunk = reread[start:start + ID_CHUNK]
-                full_rows = self.client.list_all("products", {"display": "full",
-                                                              "filter[id]": "[" + "|".join(chunk) + "]"},
-                                                 len(chunk) + 1)
+                full_rows = self.client.list_by_ids("products", chunk, {"display": "full"})
                 found = {ident(r.get("id")) for r in full_rows}
                 for pid in chunk:
                     if pid not in found:  # deleted between the two calls: archive next run, not now

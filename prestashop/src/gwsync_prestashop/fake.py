@@ -8,18 +8,17 @@ string with `language=N`), the query language (`display`, `filter[...]` with
 user name or `?ws_key=`, and the error codes of `WebserviceRequest`
 (16/17/18/20+21 401, 22 503, 25 405, 26 401). Images are served as bytes.
 
-Where the real answer is not recorded (the `GET /api/` resource list in JSON),
-the shape is our assumption and marked so.
+`GET /api/` is not recorded: its JSON shape, a flat list of the resource names the
+key may use, follows PrestaShop's JSON writer (`WebserviceOutputJSON::renderNodeHeader`).
 """
 
 from __future__ import annotations
-
-import secrets
 
 import base64
 import json
 import logging
 import random
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -67,7 +66,9 @@ class PrestaShopShop:
     def __init__(self, seed: int = 7) -> None:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
-        self.keys: dict[str, dict[str, Any]] = {GOOD_KEY: {"active": True, "resources": set(RESOURCES)}}
+        # per key: granted resources, and those whose GET (View) box is not ticked (405 code 25)
+        self.keys: dict[str, dict[str, Any]] = {GOOD_KEY: {"active": True, "resources": set(RESOURCES),
+                                                           "no_get": set()}}
         self.webservice_enabled = True
         self.strip_authorization = False  # a FastCGI host that drops the Authorization header
         self.single_language = False
@@ -130,7 +131,8 @@ class PrestaShopShop:
     # -- clock and ids -----------------------------------------------------
 
     def tick(self) -> str:
-        self._clock += timedelta(seconds=1)
+        """The shop's clock for `date_upd`: ten minutes per edit, as edits by people are spread out."""
+        self._clock += timedelta(minutes=10)
         return self._clock.strftime("%Y-%m-%d %H:%M:%S")
 
     def _id(self, kind: str) -> int:
@@ -256,15 +258,12 @@ class PrestaShopShop:
         if denied is not None:
             return denied
         key = self._key_of(request)
-        if request.method not in ("GET", "HEAD"):
+        resource = segments[0] if segments else ""
+        if request.method not in ("GET", "HEAD") or resource in self.keys[key]["no_get"]:
             return self._error(405, 25, f"Method {request.method} is not allowed for the resource "
-                                        f"{segments[0] if segments else ''} with this authentication key")
+                                        f"{resource} with this authentication key")
         if not segments:
-            return self._json({"api": {r: {"description": f"The {r}", "get": "true", "put": "false",
-                                           "post": "false", "patch": "false", "delete": "false",
-                                           "head": "true"}
-                                       for r in sorted(self.keys[key]["resources"])}})
-        resource = segments[0]
+            return self._json(sorted(self.keys[key]["resources"]))
         if resource not in self.keys[key]["resources"]:
             return self._error(401, 26, f'Resource of type "{resource}" is not allowed with this '
                                         "authentication key")
