@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from gwsync import sync
 from gwsync.connector import Connector, ReadContext
-from gwsync.errors import HttpError
+from gwsync.errors import ConfigError, HttpError
 from gwsync.gateway import client as gateway_client
 from gwsync.models import Image, ImageAccess, Item, Product, Seen, Skipped, StockUpdate, Variant
 from gwsync.testing import Harness, serve
@@ -246,3 +246,19 @@ def test_a_product_listed_twice_is_created_once(gw):
     report = run(gw, [simple("1"), simple("1", price="12.00"), shirt(), shirt()])
     assert report.counts["created"] == 4 and len(gw.products()) == 4
     assert sum("twice" in note for note in report.notes) == 2
+
+
+def test_products_read_before_a_config_error_are_still_written(gw, monkeypatch):
+    original = Scripted.read
+
+    def read(self, ctx):
+        try:
+            yield from original(self, ctx)
+        except HttpError:
+            raise ConfigError("FEED_CSV_MAPPING: column 'price' is missing") from None
+
+    monkeypatch.setattr(Scripted, "read", read)
+    gw.connector_config["fail_after"] = 2
+    with pytest.raises(ConfigError):
+        run(gw, [simple("1"), simple("2"), simple("3")])
+    assert len(gw.products()) == 2

@@ -107,3 +107,13 @@ def test_retry_false_sends_even_a_get_once():
     with serve(app) as server:
         assert client(server.url).get("probe", retry=False).status_code == 503
     assert app.seen == ["GET"]
+
+
+def test_user_info_in_a_url_never_reaches_an_error_message():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = HttpClient(f"http://vendor:pa55word-xyz@127.0.0.1:{port}/", service="feed", retries=0)
+    with pytest.raises(Unreachable) as err:
+        http.get("feed.xml")
+    assert "pa55word-xyz" not in str(err.value) and "vendor" not in str(err.value)

@@ -1,7 +1,9 @@
+import csv
 from decimal import Decimal
 
 import pytest
 from gwsync.errors import ConfigError
+from gwsync.errors import EXIT_CANNOT_RUN
 from gwsync.models import ImageAccess
 from gwsync_feed.errors import FeedError
 
@@ -41,10 +43,31 @@ def test_cp1250(read, write_feed):
     assert result.products["Z1"].category_path == ("Dom i ogród", "Kuchnia")
 
 
+def test_cp1250_is_detected_by_default(read, write_feed):
+    """A vendor rarely knows the export's encoding: the default reads UTF-8 and cp1250 alike."""
+    rows = [f"A{i};;Kubek {i};10;23;1;;;;;" for i in range(3)] + ["Z1;;Żółta łódź;10;23;1;;Dom > Łazienka;;;"]
+    result = read({"source": write_feed(csv_text(*rows), "feed.csv", encoding="cp1250")})
+    assert result.products["Z1"].name == "Żółta łódź" and result.products["Z1"].category_path == ("Dom", "Łazienka")
+    assert len(result.products) == 4 and not result.skipped
+
+
 def test_cp1250_read_as_utf8_says_what_to_set(read, write_feed):
     feed = write_feed(csv_text("Z1;;Żółta łódź;10;23;1;;;;;"), "feed.csv", encoding="cp1250")
-    with pytest.raises(FeedError, match="line 2 is not UTF-8; set FEED_CSV_ENCODING to cp1250 or auto"):
-        read({"source": feed})
+    with pytest.raises(ConfigError, match="line 2 is not UTF-8; set FEED_CSV_ENCODING to cp1250 or auto"):
+        read({"source": feed, "csv_encoding": "utf-8"})
+
+
+def test_an_unclosed_quote_stops_the_read_as_a_broken_feed(read, write_feed):
+    """The quote swallows the rest of the file until the field limit: exit 3, not a crash, nothing archived."""
+    rows = ['A;;"Kubek;10;23;1;;;;;', *[f"B{i};;Kubek;10;23;1;;;;;" for i in range(60)]]
+    feed = write_feed(csv_text(*rows), "feed.csv")
+    limit = csv.field_size_limit(1024)  # 16 MB in production; a small file reaches this one
+    try:
+        with pytest.raises(FeedError, match="unreadable at line") as err:
+            read({"source": feed})
+    finally:
+        csv.field_size_limit(limit)
+    assert err.value.exit_code == EXIT_CANNOT_RUN
 
 
 @pytest.mark.parametrize("encoding", ["cp1250", "utf-8-sig"])
@@ -123,7 +146,7 @@ def test_mapping_file(read, write_feed, examples):
 
 def test_missing_columns_are_named(read, write_feed, examples):
     feed = write_feed("Symbol;Nazwa\nA;Kubek\n", "feed.csv")
-    with pytest.raises(FeedError, match=r"no column for sku \('sku'\), name \('name'\), price_gross \('price_gross'\) "
+    with pytest.raises(ConfigError, match=r"no column for sku \('sku'\), name \('name'\), price_gross \('price_gross'\) "
                                        r"or price_net \('price_net'\); the header has: 'Symbol', 'Nazwa'"):
         read({"source": feed})
 
@@ -141,3 +164,15 @@ def test_mapping_file_errors(read, write_feed, tmp_path):
 def test_format_detected_from_content(read, write_feed):
     feed = write_feed("sku,name,price_gross\nA,Kubek,5\n", "export.dat")
     assert list(read({"source": feed}).products) == ["A"]
+
+
+def test_leading_blank_lines_do_not_hide_the_header(read, write_feed):
+    result = read({"source": write_feed("\r\n\r\nsku;name;price_gross\r\nA;Kubek, duży;5\r\nB;;5\r\n", "feed.csv")})
+    assert result.products["A"].name == "Kubek, duży"
+    assert [s.reason for s in result.skipped] == ["line 5: no name"]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n \n"], ids=["empty", "blank-lines"])
+def test_an_empty_csv_is_a_feed_error(read, write_feed, text):
+    with pytest.raises(FeedError, match="the file is empty"):
+        read({"source": write_feed(text, "feed.csv")})

@@ -61,3 +61,11 @@ def test_images_of_both_kinds_and_auth_fetch(fake):
     private = next(url for url, i in images.items() if i.access is ImageAccess.AUTH)
     response = connector.fetch_image(private)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
+
+
+def test_one_feed_request_per_read_whatever_the_catalog_size(fake):
+    """No per-product calls: the whole catalog is one streamed GET (images are fetched by the engine)."""
+    fake.seed(30)
+    fake.served.clear()
+    assert len(sellable(fake)) == fake.expected_items() == 50
+    assert fake.served == [FeedFake.FEED_PATH]

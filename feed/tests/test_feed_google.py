@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from gwsync.errors import EXIT_CANNOT_RUN, ConfigError
 from gwsync.models import ImageAccess
 from gwsync_feed.errors import FeedError
 from gwsync_feed.fake import rss
@@ -209,8 +210,9 @@ EXTERNAL_DTD = """<?xml version="1.0"?>
 
 @pytest.mark.parametrize("xml", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "external-entity"])
 def test_hostile_xml_is_refused_not_expanded(read, write_feed, xml):
-    with pytest.raises(FeedError, match="refused: the XML declares entities"):
+    with pytest.raises(FeedError, match="refused: the XML declares entities") as err:
         read({"source": write_feed(xml)})
+    assert err.value.exit_code == EXIT_CANNOT_RUN
 
 
 def test_an_external_dtd_is_never_fetched(read, write_feed):
@@ -225,7 +227,7 @@ def test_broken_xml_names_the_line(read, write_feed):
 
 
 def test_other_xml_is_not_taken_for_a_feed(read, write_feed):
-    with pytest.raises(FeedError, match="root element is <products>"):
+    with pytest.raises(ConfigError, match="root element is <products>"):
         read({"source": (write_feed("<products><product/></products>"))})
 
 

@@ -35,6 +35,15 @@ def write_large_feed(path, grouped: bool) -> None:
         out.write("</channel></rss>\n")
 
 
+def write_large_csv(path) -> None:
+    """Every CSV row is staged (any row may be a parent of later rows): the staging must stay on disk."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("sku;parent_sku;name;description;price_gross;stock;option:Rozmiar\n")
+        for n in range(ITEMS):
+            parent = f"G{n // 5}" if n % 2 else ""
+            out.write(f"I{n};{parent};Koszulka {n // 5} {n % 5};{DESCRIPTION};49,90;3;{n % 5}\n")
+
+
 def peak_while(consume) -> tuple[int, object]:
     tracemalloc.start()
     try:
@@ -44,10 +53,13 @@ def peak_while(consume) -> tuple[int, object]:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("grouped", [False, True], ids=["single-items", "scattered-groups"])
-def test_large_feed_reads_in_bounded_memory(tmp_path, grouped):
-    path = tmp_path / "big.xml"
-    write_large_feed(path, grouped)
+@pytest.mark.parametrize("kind", ["single-items", "scattered-groups", "csv"])
+def test_large_feed_reads_in_bounded_memory(tmp_path, kind):
+    path = tmp_path / ("big.csv" if kind == "csv" else "big.xml")
+    if kind == "csv":
+        write_large_csv(path)
+    else:
+        write_large_feed(path, grouped=kind == "scattered-groups")
     connector = FeedConnector({"source": str(path)})
 
     def count() -> int:

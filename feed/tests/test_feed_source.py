@@ -7,7 +7,9 @@ import responses
 from gwsync.connector import ReadContext
 from gwsync.errors import AuthError, ConfigError, Unreachable
 from gwsync.models import ImageAccess
+from gwsync.redact import MASK, redact
 from gwsync_feed.connector import FeedConnector
+from gwsync_feed.errors import FeedError
 from gwsync_feed.fake import rss, rss_item
 from gwsync_feed.source import _ChunkReader
 from responses import matchers
@@ -54,6 +56,13 @@ def test_401_is_an_auth_error_without_the_password():
 
 
 @responses.activate
+def test_401_without_credentials_asks_for_them():
+    responses.get(URL, status=401, body="<html>401</html>", content_type="text/html")
+    with pytest.raises(AuthError, match="HTTP 401: the feed needs a user name and password; set FEED_USERNAME"):
+        FeedConnector({"source": URL}).check()
+
+
+@responses.activate
 def test_html_403_points_at_a_firewall():
     responses.get(URL, status=403, body="<html>Forbidden</html>", content_type="text/html")
     with pytest.raises(AuthError, match="probably a firewall"):
@@ -79,6 +88,13 @@ def test_secret_query_values_are_masked_in_messages():
     responses.get("https://x.pl/feed.xml", body=FEED)
     line = FeedConnector({"source": "https://x.pl/feed.xml?token=abc123"}).check()
     assert "abc123" not in line and "token=***" in line
+
+
+@pytest.mark.parametrize("body", [gzip.compress(FEED.encode() * 50)[:300], b"\x1f\x8bnot gzip at all"],
+                         ids=["cut-short", "damaged"])
+def test_a_bad_gzip_file_is_a_feed_error_not_a_crash(read, write_feed, body):
+    with pytest.raises(FeedError, match="the gzip file is cut short or damaged"):
+        read({"source": write_feed(body, "feed.xml.gz")})
 
 
 def test_a_broken_download_stops_the_read():
@@ -112,6 +128,23 @@ def test_shop_identity(config, shop):
     assert FeedConnector(config).shop == shop
 
 
+def test_shop_identity_follows_the_configured_path_not_a_symlink_target(tmp_path):
+    """`latest.xml -> export-0615.xml`, re-pointed every day, must stay one shop (else: re-create, archive)."""
+    (tmp_path / "export-0615.xml").write_text(FEED, encoding="utf-8")
+    (tmp_path / "export-0616.xml").write_text(FEED, encoding="utf-8")
+    latest = tmp_path / "latest.xml"
+    latest.symlink_to(tmp_path / "export-0615.xml")
+    before = FeedConnector({"source": str(latest)}).shop
+    latest.unlink()
+    latest.symlink_to(tmp_path / "export-0616.xml")
+    assert FeedConnector({"source": str(latest)}).shop == before == str(tmp_path / "latest")
+
+
+def test_relative_source_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert FeedConnector({"source": "exports/../feed.xml"}).shop == str(tmp_path / "feed")
+
+
 @pytest.mark.parametrize("config, message", [
     ({"source": ""}, "FEED_SOURCE"),
     ({"source": "f.xml", "format": "json"}, "FEED_FORMAT"),
@@ -131,3 +164,16 @@ def test_settings_declare_env_vars_and_secrets():
     assert settings["source"].env == "FEED_SOURCE" and settings["source"].required
     assert settings["password"].secret and settings["password"].credential and settings["username"].credential
     assert not any(s.required for k, s in settings.items() if k != "source")
+
+
+@responses.activate
+def test_a_password_in_the_feed_url_never_reaches_a_message():
+    """Vendors paste `https://user:pw@host/feed.xml`; a failed GET quotes the URL it tried."""
+    source = "http://bob:Url%2BPass-77@127.0.0.1:9/feed.xml"
+    responses.get("http://127.0.0.1:9/feed.xml", body=requests.ConnectionError("refused"))
+    with pytest.raises(Unreachable) as err:
+        FeedConnector({"source": source}).check()
+    assert "@127.0.0.1" in str(err.value)  # the URL is in the message: only redaction keeps the password out
+    message = redact(str(err.value))
+    assert "Url%2BPass-77" not in message and "Url+Pass-77" not in message
+    assert redact("Url+Pass-77") == MASK

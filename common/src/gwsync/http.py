@@ -196,7 +196,8 @@ class HttpClient:
             response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
         except requests.RequestException as exc:
             self.stats.record(host, route_of(method, url), 1, 0)
-            raise Unreachable(f"{self.service}: {method} {redact(url)} failed: {_reason(exc)}") from None
+            raise Unreachable(f"{self.service}: {method} {redact(_without_userinfo(url))} failed: "
+                              f"{_reason(exc)}") from None
         attempts, throttled = _attempts(response)
         self.stats.record(host, route_of(method, url), attempts, throttled)
         if self.on_response:
@@ -218,6 +219,11 @@ class HttpClient:
     def close(self) -> None:
         for session in (self._safe, self._read_post, self._once):
             session.close()
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _attempts(response: requests.Response) -> tuple[int, int]:

@@ -115,8 +115,10 @@ class Engine:
         ctx = ReadContext(cursor=None if self.options.full else self.state.get_meta(CURSOR_KEY),
                           full=self.options.full or self.state.get_meta(CURSOR_KEY) is None,
                           known_product_ids=self.state.product_ids())
-        seen = self._consume(ctx)
-        self.batcher.flush()
+        try:
+            seen = self._consume(ctx)
+        finally:  # what was read before a stop is still written (and recorded in state)
+            self.batcher.flush()
         if self._fatal is not None:
             raise self._fatal
         if self._stop.is_set() and self.report.read_error is None:

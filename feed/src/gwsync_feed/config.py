@@ -29,8 +29,8 @@ SETTINGS = (
             required=False, kind="path"),
     Setting("csv_delimiter", "FEED_CSV_DELIMITER", "CSV delimiter: ; , tab or auto",
             required=False, default="auto"),
-    Setting("csv_encoding", "FEED_CSV_ENCODING", "CSV encoding: utf-8, cp1250 or auto",
-            required=False, default="utf-8"),
+    Setting("csv_encoding", "FEED_CSV_ENCODING", "CSV encoding: utf-8, cp1250 or auto (UTF-8, else cp1250)",
+            required=False, default="auto"),
     Setting("shop_id", "FEED_SHOP_ID", "Stable name of this feed in source ids (default: from FEED_SOURCE)",
             required=False),
 )
@@ -46,7 +46,7 @@ class FeedConfig:
     default_stock: int = 1
     csv_mapping: str | None = None
     csv_delimiter: str | None = None  # None: detect
-    csv_encoding: str = "utf-8"
+    csv_encoding: str = "auto"  # utf-8, cp1250, or auto: UTF-8 until a line is not
     shop_id: str | None = None
 
     @classmethod

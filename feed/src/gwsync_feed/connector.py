@@ -41,8 +41,9 @@ class FeedConnector(Connector):
                  clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(config, stats)
         self.feed = FeedConfig.from_mapping(self.config)
-        register_secret(self.feed.password)
         self.location = FeedLocation(self.feed.source)
+        for secret in (self.feed.password, *self.location.url_passwords()):
+            register_secret(secret)
         self._client = self._make_client() if self.location.remote else None
         private = self.location.remote and self.feed.username is not None
         self.mapping = MappingContext(images=self.location.resolver(private), vat=self.feed.vat,

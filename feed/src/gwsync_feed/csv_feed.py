@@ -1,20 +1,26 @@
 """Streaming CSV: bytes -> decoded lines -> rows, with the delimiter and encoding worked out.
 
-Encodings: `utf-8` (a BOM is dropped), `cp1250` (Windows ERP exports), or `auto`:
-UTF-8 until a line is not valid UTF-8, then cp1250 from that line on (Polish
-cp1250 text is practically never valid UTF-8, so the switch is safe, and it
-works on a stream without reading the file twice).
+Encodings: `utf-8` (a BOM is dropped), `cp1250` (Windows ERP exports), or `auto`
+(the default): UTF-8 until a line is not valid UTF-8, then cp1250 from that line on
+(Polish cp1250 text is practically never valid UTF-8, so the switch is safe, and it
+works on a stream without reading the file twice; lines before the switch are
+ASCII, the same in both). Auto is the default because a vendor rarely knows the
+encoding of an export, and a wrong guess found at line 5,000 would stop the run.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import logging
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from gwsync.errors import ConfigError
+
 from .errors import FeedError
 
+log = logging.getLogger(__name__)
 ENCODINGS = ("utf-8", "cp1250", "auto")
 DELIMITERS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t"}
 _BOM = "\ufeff"
@@ -23,10 +29,10 @@ csv.field_size_limit(MAX_LINE)
 
 
 def normalise_encoding(value: str | None) -> str:
-    name = (value or "utf-8").strip().lower().replace("_", "-")
+    name = (value or "auto").strip().lower().replace("_", "-")
     name = {"utf8": "utf-8", "utf-8-sig": "utf-8", "windows-1250": "cp1250", "win1250": "cp1250"}.get(name, name)
     if name not in ENCODINGS:
-        raise FeedError(f"FEED_CSV_ENCODING: {value!r} is not supported; use utf-8, cp1250 or auto")
+        raise ConfigError(f"FEED_CSV_ENCODING: {value!r} is not supported; use utf-8, cp1250 or auto")
     return name
 
 
@@ -36,7 +42,7 @@ def normalise_delimiter(value: str | None) -> str | None:
         return None
     key = value if value == "\t" else value.strip().lower()
     if key not in DELIMITERS:
-        raise FeedError(f"FEED_CSV_DELIMITER: {value!r} is not supported; use ;  ,  tab or auto")
+        raise ConfigError(f"FEED_CSV_DELIMITER: {value!r} is not supported; use ;  ,  tab or auto")
     return DELIMITERS[key]
 
 
@@ -44,15 +50,18 @@ def decode_lines(stream: BinaryIO, encoding: str, where: str) -> Iterator[str]:
     current = "utf-8" if encoding == "auto" else encoding
     for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b""), start=1):
         if len(raw) > MAX_LINE:
-            raise FeedError(f"CSV {where}: line {number} is longer than 16 MB; is this a CSV file?")
-        try:
-            line = raw.decode(current)
-        except UnicodeDecodeError:
-            if encoding != "auto":
-                raise FeedError(f"CSV {where}: line {number} is not {encoding.upper()}; "
-                                "set FEED_CSV_ENCODING to cp1250 or auto") from None
-            current = "cp1250"
-            line = raw.decode(current, errors="replace")
+            raise ConfigError(f"CSV {where}: line {number} is longer than 16 MB; is this a CSV file?")
+        if current == "utf-8":
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                if encoding != "auto":
+                    raise ConfigError(f"CSV {where}: line {number} is not UTF-8; "
+                                      "set FEED_CSV_ENCODING to cp1250 or auto") from None
+                log.info("CSV %s: line %d is not UTF-8; reading it and the rest as cp1250", where, number)
+                current = "cp1250"
+        if current == "cp1250":  # five bytes are unassigned in cp1250: shown as U+FFFD, not fatal
+            line = raw.decode("cp1250", errors="replace")
         yield line[1:] if number == 1 and line.startswith(_BOM) else line
 
 
@@ -65,15 +74,19 @@ def detect_delimiter(header: str) -> str:
 
 def iter_rows(stream: BinaryIO, encoding: str, delimiter: str | None,
               where: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) from the header row on; the header comes first."""
+    """(line number, cells) from the header row on; the header comes first, blank lines are passed over."""
     lines = decode_lines(stream, encoding, where)
-    first = next(lines, None)
-    if first is None:
+    blank = 0  # leading blank lines: the delimiter is guessed from the header, line numbers count them
+    for first in lines:
+        if first.strip():
+            break
+        blank += 1
+    else:
         raise FeedError(f"CSV {where}: the file is empty (expected a header row)")
     reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter or detect_delimiter(first))
     try:
         for cells in reader:
             if any(cell.strip() for cell in cells):
-                yield reader.line_num, cells
+                yield blank + reader.line_num, cells
     except csv.Error as exc:
-        raise FeedError(f"CSV {where}: unreadable at line {reader.line_num}: {exc}") from None
+        raise FeedError(f"CSV {where}: unreadable at line {blank + reader.line_num}: {exc}") from None

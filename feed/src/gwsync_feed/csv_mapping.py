@@ -18,7 +18,6 @@ from gwsync.models import gross_from_net
 
 from .context import MappingContext
 from .entries import Entry, failed
-from .errors import FeedError
 from .images import resolve_all
 from .values import clean_ean, parse_amount, parse_bool, parse_price, parse_stock, parse_vat, split_path
 
@@ -96,7 +95,7 @@ def _require(mapping: ColumnMapping, index: dict[str, int], header: list[str], w
         missing.append(" or ".join(named(f) for f in ("price_gross", "price_net") if f in mapping.columns)
                        or "price_gross or price_net")
     if missing:
-        raise FeedError(f"CSV {where}: no column for {', '.join(missing)}; the header has: "
+        raise ConfigError(f"CSV {where}: no column for {', '.join(missing)}; the header has: "
                         f"{', '.join(repr(h) for h in header)}; set FEED_CSV_MAPPING to a column mapping")
 
 

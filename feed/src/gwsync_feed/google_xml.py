@@ -16,6 +16,8 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
+from gwsync.errors import ConfigError
+
 from .errors import FeedError
 
 G_NS = "http://base.google.com/ns/1.0"
@@ -62,7 +64,7 @@ def read_fields(item: Element) -> Record:
 
 def _check_root(stack: list[Element], elem: Element, where: str) -> None:
     if not stack and elem.tag not in _ROOT_TAGS:
-        raise FeedError(f"feed {where}: not a Google Merchant feed: the root element is "
+        raise ConfigError(f"feed {where}: not a Google Merchant feed: the root element is "
                         f"<{elem.tag}>, expected <rss> or an Atom <feed>")
 
 

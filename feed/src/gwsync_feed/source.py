@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from gwsync.errors import AuthError, ConfigError, Unreachable
 from gwsync.http import HttpClient, http_error, looks_like_firewall
 from gwsync.redact import redact
 
+from .errors import FeedError
 from .images import ImageResolver
 
 CHUNK = 64 * 1024
@@ -38,7 +41,8 @@ class FeedLocation:
 
     @property
     def path(self) -> Path:
-        return Path(self.text).expanduser().resolve()
+        """Absolute, but symlinks kept: `latest.xml -> export-0615.xml` must stay one shop."""
+        return Path(os.path.abspath(Path(self.text).expanduser()))
 
     @property
     def display(self) -> str:
@@ -49,6 +53,11 @@ class FeedLocation:
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         return redact(parts._replace(netloc=netloc).geturl())
+
+    def url_passwords(self) -> tuple[str, ...]:
+        """A password pasted into the URL (`https://user:pw@host/...`), as written and decoded."""
+        password = urlsplit(self.text).password if self.remote else None
+        return (password, unquote(password)) if password else ()
 
     def default_shop(self) -> str:
         """Stable source identity: host + path of a URL, or the file's absolute path stem."""
@@ -83,10 +92,10 @@ def open_feed(location: FeedLocation, client: HttpClient | None) -> Iterator[io.
     if location.remote:
         assert client is not None, "a remote feed needs an HTTP client"
         with _open_url(location, client) as stream:
-            yield _ungzip(stream)
+            yield _ungzip(stream, location.display)
     else:
         with _open_file(location) as stream:
-            yield _ungzip(stream)
+            yield _ungzip(stream, location.display)
 
 
 @contextmanager
@@ -119,6 +128,9 @@ def _raise_for_status(response: requests.Response, location: FeedLocation) -> No
         if looks_like_firewall(response):
             raise AuthError(f"{where}: HTTP 403 with an HTML page: probably a firewall or hosting "
                             "rule blocking this machine, not the password")
+        if status == 401 and "Authorization" not in response.request.headers:
+            raise AuthError(f"{where}: HTTP 401: the feed needs a user name and password; "
+                            "set FEED_USERNAME and FEED_PASSWORD")
         raise AuthError(f"{where}: HTTP {status}: the server refused the credentials; "
                         "check FEED_USERNAME and FEED_PASSWORD")
     if status in (404, 410):
@@ -127,10 +139,27 @@ def _raise_for_status(response: requests.Response, location: FeedLocation) -> No
         raise http_error(response, where)
 
 
-def _ungzip(stream: io.BufferedReader) -> io.BufferedReader:
+def _ungzip(stream: io.BufferedReader, where: str) -> io.BufferedReader:
     if stream.peek(2)[:2] == _GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=CHUNK)  # type: ignore[arg-type]
+        return io.BufferedReader(_GunzipReader(stream, where), buffer_size=CHUNK)
     return stream
+
+
+class _GunzipReader(io.RawIOBase):
+    """Unpacks on the fly; a cut-short or damaged archive is a feed error, not a crash."""
+
+    def __init__(self, stream: io.BufferedReader, where: str) -> None:
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            return self._gzip.readinto(buffer)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise FeedError(f"feed {self._where}: the gzip file is cut short or damaged ({exc})") from None
 
 
 class _ChunkReader(io.RawIOBase):
@@ -164,4 +193,4 @@ class _ChunkReader(io.RawIOBase):
             return None
         except requests.RequestException:
             raise Unreachable(f"feed {self._where}: the download broke off after "
-                              f"{self.received} bytes; the run stops without archiving") from None
+                              f"{self.received} bytes") from None
