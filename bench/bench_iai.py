@@ -9,14 +9,12 @@ Not a test.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, print_rows
+from gwsync.testing.bench import change_scenario, counts, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
@@ -33,9 +31,7 @@ def measure(h: Harness, fake: IdoSellFake, label: str, products: int) -> dict:
     gateway = sum(n for host, n in hosts.items() if host != platform_host)
     return {
         "run": label, "seconds": round(seconds, 1),
-        "created": report.counts["created"], "updated": report.counts["updated"],
-        "unchanged": report.counts["unchanged"], "archived": report.counts["archived"],
-        "failed": report.counts["failed"], "skipped": report.counts["skipped"],
+        **counts(report),
         "idosell_calls": platform, "idosell_search_calls": fake.search_calls(),
         "idosell_per_product": round(platform / products, 4),
         "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
@@ -44,13 +40,8 @@ def measure(h: Harness, fake: IdoSellFake, label: str, products: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=2000, help="IdoSell products in the fake shop")
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds per IdoSell request")
-    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    parser = scenario_parser(__doc__.splitlines()[0], "IdoSell")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory(prefix="bench-iai-") as tmp, \
             IdoSellFake.running(latency=args.latency) as fake:

@@ -11,14 +11,12 @@ Not a test.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, print_rows
+from gwsync.testing.bench import change_scenario, counts, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
@@ -36,9 +34,7 @@ def measure(h: Harness, fake: PrestaShopFake, label: str, products: int) -> dict
     images = fake.calls.get("images", 0)
     return {
         "run": label, "seconds": round(seconds, 1),
-        "created": report.counts["created"], "updated": report.counts["updated"],
-        "unchanged": report.counts["unchanged"], "archived": report.counts["archived"],
-        "failed": report.counts["failed"], "skipped": report.counts["skipped"],
+        **counts(report),
         "prestashop_calls": platform, "of_which_images": images,
         "api_calls_without_images": platform - images,
         "prestashop_per_product": round(platform / products, 3),
@@ -48,13 +44,8 @@ def measure(h: Harness, fake: PrestaShopFake, label: str, products: int) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=2000, help="products in the fake shop")
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds per PrestaShop request")
-    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    parser = scenario_parser(__doc__.splitlines()[0], "PrestaShop")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory(prefix="bench-prestashop-") as tmp, \
             PrestaShopFake.running(latency=args.latency) as fake:

@@ -8,14 +8,12 @@ what a re-run and a run after a few changes cost. Not a test.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, print_rows
+from gwsync.testing.bench import change_scenario, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
@@ -48,15 +46,10 @@ def run(h: Harness, fake: ShoperFake, label: str, products: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=2000)
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds per platform request")
-    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    parser = scenario_parser(__doc__.splitlines()[0], "Shoper")
     parser.add_argument("--bulk-per-request", action="store_true",
                         help="the fake charges each bulk sub-request to the bucket (default: one per bulk call)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory(prefix="bench-shoper-") as tmp, \
             ShoperFake.running(args.products, latency=args.latency, rate_limit=True,

@@ -6,7 +6,9 @@ peak RSS is the tool's alone, not the sandbox's or the fake platform's.
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..connector import Connector
+from ..report import Report
 from .fake import FakePlatform
 from .harness import Harness
 
@@ -102,3 +105,18 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         print(" | ".join(f"{k}={v}" for k, v in row.items()))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS (whole process: connector + engine + fake shop + sandbox Gateway): {peak_mb:.0f} MB")
+
+
+def scenario_parser(description: str, platform: str) -> argparse.ArgumentParser:
+    """The options every connector benchmark takes; also quiets the servers' access logs."""
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--products", type=int, default=2000, help="products in the fake shop")
+    parser.add_argument("--latency", type=float, default=0.02, help=f"seconds per {platform} request")
+    parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
+    return parser
+
+
+def counts(report: Report) -> dict[str, int]:
+    return {k: report.counts[k] for k in ("created", "updated", "unchanged", "archived", "failed", "skipped")}
