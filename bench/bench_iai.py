@@ -10,33 +10,18 @@ Not a test.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, counts, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
 
 
 def measure(h: Harness, fake: IdoSellFake, label: str, products: int) -> dict:
-    platform_host = urlsplit(fake.base_url).netloc
     fake.reset_counters()
-    started = time.monotonic()
-    report = h.run()
-    seconds = time.monotonic() - started
-    hosts = report.stats.per_host()
-    platform = hosts.get(platform_host, 0)
-    gateway = sum(n for host, n in hosts.items() if host != platform_host)
-    return {
-        "run": label, "seconds": round(seconds, 1),
-        **counts(report),
-        "idosell_calls": platform, "idosell_search_calls": fake.search_calls(),
-        "idosell_per_product": round(platform / products, 4),
-        "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
-        "writes": report.writes, "complete": report.complete,
-    }
+    row = measured_run(h, label, fake.base_url, products)
+    return {**row, "idosell_search_calls": fake.search_calls()}
 
 
 def main() -> None:

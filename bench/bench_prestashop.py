@@ -12,35 +12,19 @@ Not a test.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, counts, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
 
 
 def measure(h: Harness, fake: PrestaShopFake, label: str, products: int) -> dict:
-    platform_host = urlsplit(fake.url).netloc
     fake.calls.clear()
-    started = time.monotonic()
-    report = h.run()
-    seconds = time.monotonic() - started
-    hosts = report.stats.per_host()
-    platform = hosts.get(platform_host, 0)
-    gateway = sum(n for host, n in hosts.items() if host != platform_host)
+    row = measured_run(h, label, fake.url, products)
     images = fake.calls.get("images", 0)
-    return {
-        "run": label, "seconds": round(seconds, 1),
-        **counts(report),
-        "prestashop_calls": platform, "of_which_images": images,
-        "api_calls_without_images": platform - images,
-        "prestashop_per_product": round(platform / products, 3),
-        "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
-        "writes": report.writes, "complete": report.complete,
-    }
+    return {**row, "of_which_images": images, "api_calls_without_images": row["platform_calls"] - images}
 
 
 def main() -> None:

@@ -9,40 +9,21 @@ what a re-run and a run after a few changes cost. Not a test.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from gwsync.testing.bench import change_scenario, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
 
 
 def run(h: Harness, fake: ShoperFake, label: str, products: int) -> dict:
-    platform_host = urlsplit(fake.url).netloc
-    before_api = fake.api_calls()
-    before_429 = fake.shop.throttled
+    before_api, before_429 = fake.api_calls(), fake.shop.throttled
     before_subs = sum(fake.shop.sub_requests.values())
-    started = time.monotonic()
-    report = h.run()
-    seconds = time.monotonic() - started
-    hosts = report.stats.per_host()
-    platform = hosts.get(platform_host, 0)
-    gateway = sum(n for host, n in hosts.items() if host != platform_host)
-    row = {
-        "run": label, "seconds": round(seconds, 1), "items": sum(report.counts[k] for k in
-                                                                  ("created", "updated", "unchanged")),
-        "created": report.counts["created"], "updated": report.counts["updated"],
-        "archived": report.counts["archived"], "failed": report.counts["failed"],
-        "skipped": report.counts["skipped"], "platform_calls": platform,
-        "platform_calls_seen_by_shop": fake.api_calls() - before_api,
-        "sub_requests": sum(fake.shop.sub_requests.values()) - before_subs,
-        "platform_per_product": round(platform / products, 4), "gateway_calls": gateway,
-        "gateway_per_product": round(gateway / products, 3), "writes": report.writes,
-        "http_429": fake.shop.throttled - before_429, "complete": report.complete,
-    }
-    return row
+    row = measured_run(h, label, fake.url, products)
+    return {**row, "platform_calls_seen_by_shop": fake.api_calls() - before_api,
+            "sub_requests": sum(fake.shop.sub_requests.values()) - before_subs,
+            "http_429": fake.shop.throttled - before_429}
 
 
 def main() -> None:

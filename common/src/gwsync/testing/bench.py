@@ -118,5 +118,22 @@ def scenario_parser(description: str, platform: str) -> argparse.ArgumentParser:
     return parser
 
 
+def measured_run(h: Harness, label: str, platform_url: str, products: int) -> dict[str, Any]:
+    """One import through the harness, timed, with its calls split between platform and Gateway."""
+    platform_host = urlsplit(platform_url).netloc
+    started = time.monotonic()
+    report = h.run()
+    seconds = time.monotonic() - started
+    hosts = report.stats.per_host()
+    platform = hosts.get(platform_host, 0)
+    gateway = sum(hosts.values()) - platform
+    return {
+        "run": label, "seconds": round(seconds, 1), **counts(report),
+        "platform_calls": platform, "platform_per_product": round(platform / products, 4),
+        "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
+        "writes": report.writes, "complete": report.complete,
+    }
+
+
 def counts(report: Report) -> dict[str, int]:
     return {k: report.counts[k] for k in ("created", "updated", "unchanged", "archived", "failed", "skipped")}
