@@ -91,8 +91,8 @@ def build_item(item: Sellable, image_urls: list[str], tag_guids: list[str]) -> d
 
 
 def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields we own, from a payload we send or a product view the Gateway returns."""
-    product = item.get("product", item)
+    """The fields we own of an item (built by `build_item` or rebuilt by `item_from_view`)."""
+    product = item["product"]
     out: dict[str, Any] = {key: product.get(key) for key in PRODUCT_KEYS if product.get(key) not in (None, "")}
     price = out.get("base_price")
     if isinstance(price, Mapping):
