@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_CANNOT_RUN = 3
+EXIT_LOCKED = 4  # another run holds this shop's lock; nothing was done (harmless for cron)
 
 
 class SyncError(Exception):
@@ -36,6 +37,12 @@ class Unreachable(CannotRun):
 
 class LockHeld(CannotRun):
     """Another run for the same shop holds the lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class MassArchiveRefused(CannotRun):
+    """The read would archive more of the live catalog than the guard allows."""
 
 
 class HttpError(SyncError):

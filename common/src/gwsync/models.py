@@ -142,6 +142,18 @@ class Seen(_Model):
     product_id: str
 
 
+class Present(_Model):
+    """Product ids that still exist in the source, from the platform's cheapest listing.
+
+    An incremental read yields the changed products plus `Present` for the rest; the
+    engine archives only ids absent from a complete read (full, or one that yielded
+    `Present`). A connector that reports nothing about unchanged products can therefore
+    never archive them by mistake.
+    """
+
+    product_ids: tuple[str, ...]
+
+
 class StockUpdate(_Model):
     """A stock (and optionally price) change of an item whose other fields did not change."""
 
@@ -153,7 +165,7 @@ class StockUpdate(_Model):
     _price = field_validator("price", mode="before")(_money)
 
 
-Item = Product | Skipped | Seen | StockUpdate
+Item = Product | Skipped | Seen | Present | StockUpdate
 
 
 def build_product(product_id: Any, **fields: Any) -> Product | Skipped:

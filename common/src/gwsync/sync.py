@@ -22,7 +22,7 @@ from .errors import AuthError, ConfigError, HttpError, SyncError
 from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
 from .gateway.payload import Sellable, build_item, item_from_view, payload_hash, sellables, source_of, with_stock
 from .images import BrokenImage, ImageService, uploaded_digest
-from .models import Product, Seen, Skipped, SourceId, StockUpdate
+from .models import Present, Product, Seen, Skipped, SourceId, StockUpdate
 from .redact import redact
 from .report import Report
 from .state import StateStore
@@ -41,6 +41,7 @@ class Options:
     archive_missing: bool = True
     category_map: CategoryMap | None = None
     batch_size: int = 100
+    allow_mass_archive: bool = False  # the mass-archive guard's override (--allow-mass-archive)
 
 
 @dataclass
@@ -142,6 +143,9 @@ class Engine:
                 for item in self.connector.read(ctx):
                     if self._stop.is_set():
                         break
+                    if isinstance(item, Present):
+                        seen.update(item.product_ids)
+                        continue
                     if isinstance(item, Product):
                         if item.product_id in products:  # two workers must never create one product twice
                             self.report.notes.append(f"{self.connector.title} listed product "
