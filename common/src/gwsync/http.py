@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read
+# `check` lowers this to 1 so that a refused connection or an unknown host is reported at once
+CONNECT_RETRIES = 5
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-f]{8}-[0-9a-f-]{27,}|[0-9a-f]{32,})$", re.I)
 
 
@@ -110,7 +112,7 @@ def route_of(method: str, url: str) -> str:
 def make_retry(methods: Iterable[str], total: int = 5, retry_after_max: int = 300) -> Retry:
     return Retry(
         total=total,
-        connect=total,
+        connect=min(total, CONNECT_RETRIES),
         read=total,
         status=total,
         other=0,

@@ -82,7 +82,8 @@ def scratch_copy(path: Path) -> Iterator[Path]:
 
 
 def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: bool = False,
-               full: bool = False, workers: int = 4,
+               full: bool = False, workers: int = 4, archive_missing: bool = True,
+               allow_mass_archive: bool = False,
                progress: Callable[[Report], None] | None = None,
                on_engine: Callable[[Engine], None] | None = None) -> Report:
     stats = CallStats()
@@ -105,7 +106,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         stack.callback(state.close)
         report = Report(connector.platform, stats, dry_run=dry_run)
         engine = Engine(connector, gateway, state, report,
-                        Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map),
+                        Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map,
+                                archive_missing=archive_missing, allow_mass_archive=allow_mass_archive),
                         progress=progress)
         if on_engine:
             on_engine(engine)
@@ -124,24 +126,3 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
                  stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
         return report
-
-
-def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
-    """Both sides' credentials, and what each side shows us."""
-    stats = CallStats()
-    state_dir = config["state_dir"] or default_state_dir()
-    connector = connector_cls(config.values, stats)
-    lines = []
-    try:
-        lines.append(f"{connector_cls.title}: {connector.check()}")
-        with gateway_target(config, state_dir) as target:
-            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
-            try:
-                count = gateway.count_products()
-            finally:
-                gateway.close()
-            where = "embedded sandbox" if target.embedded else target.url
-            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
-    finally:
-        connector.close()
-    return lines
