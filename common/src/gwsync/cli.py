@@ -83,7 +83,7 @@ class SettingOption(click.Option):
     """`--flag`, read from its environment variable by click; the default shown is the real one."""
 
     def __init__(self, setting: Setting) -> None:
-        super().__init__([setting.flag], setting.key, type=SettingType(setting), envvar=setting.env,
+        super().__init__([setting.flag, setting.key], type=SettingType(setting), envvar=setting.env,
                          show_envvar=True, default=None, help=setting.help)
         self.setting = setting
 
@@ -93,6 +93,8 @@ class SettingOption(click.Option):
             extra["default"] = self.setting.default
         elif self.setting.key == "state_dir":
             extra["default"] = str(default_state_dir())
+        elif self.setting.required:
+            extra["required"] = "required"
         return extra
 
 
@@ -104,7 +106,7 @@ def _connector_options(connector_cls: type[Connector]) -> list[click.Option]:
 
 def _secrets_epilog(connector_cls: type[Connector]) -> str:
     secrets = [s for s in (*GATEWAY_SETTINGS, *connector_cls.settings) if s.secret]
-    names = ", ".join(f"{s.env} ({s.help})" for s in secrets)
+    names = "; ".join(f"{s.env}: {s.help}" for s in secrets)
     return (f"Secrets have no flags (they would show in process lists): {names}. Set them in the "
             "environment or the config file, or answer the prompt. Precedence: flag > environment "
             "> config file > prompt.")

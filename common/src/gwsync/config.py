@@ -36,7 +36,7 @@ SIGNING_KEY = Setting("signing_key", "GATEWAY_SIGNING_KEY", "Gateway token signi
                       secret=True)
 SHOP_GUID = Setting("shop_guid", "GATEWAY_SHOP_GUID", "Gateway shop GUID")
 STATE_DIR = Setting("state_dir", "GATEWAY_SYNC_STATE_DIR",
-                    "Where the sync state lives (default: the user data directory)",
+                    "Where the sync state lives",
                     required=False, kind="path")
 CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
                        "CSV mapping source category paths to Gateway category paths",
