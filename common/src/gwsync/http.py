@@ -52,7 +52,9 @@ class RateLimiter:
         self._last = clock()
         self._held_until = 0.0
         self._lock = threading.Lock()
-        self.waited = 0.0
+        self.waited = 0.0  # wall time during which at least one caller waited (not summed per thread)
+        self._waiters = 0
+        self._since = 0.0
 
     def hold(self, seconds: float) -> None:
         with self._lock:
@@ -70,8 +72,20 @@ class RateLimiter:
                     return
                 if wait == 0.0:
                     wait = (1 - self._tokens) / self.rate
-                self.waited += wait
-            self._sleep(wait)
+                self._waiting(+1, now)
+            try:
+                self._sleep(wait)
+            finally:
+                with self._lock:
+                    self._waiting(-1, self._clock())
+
+    def _waiting(self, delta: int, now: float) -> None:
+        """Count waiters under the lock; time passes into `waited` only while one or more wait."""
+        if self._waiters == 0 and delta > 0:
+            self._since = now
+        self._waiters += delta
+        if self._waiters == 0:
+            self.waited += now - self._since
 
 
 @dataclass
