@@ -231,7 +231,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         error: str | None = None
         try:
             config = _resolve(connector_cls, params, dry_run=dry_run)
-            run.gateway_shop = config["shop_guid"]
+            run.gateway_shop, run.gateway = config["shop_guid"], config["gateway_url"]
             if config.sandbox_fallback:
                 output.first("dry run against the embedded sandbox: GATEWAY_URL is not set, so nothing "
                              "is compared with a real Gateway")

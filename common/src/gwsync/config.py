@@ -42,7 +42,7 @@ CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
                        "CSV mapping source category paths to Gateway category paths",
                        required=False, kind="path", must_exist=True)
 RATE_LIMIT = Setting("rate_limit", "GATEWAY_RATE_LIMIT",
-                     "Gateway requests per second (the Gateway's documented limit is 10)",
+                     "Most Gateway requests per second this tool sends",
                      required=False, default="10", kind="int", minimum=1)
 GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP, RATE_LIMIT)
 

@@ -142,7 +142,7 @@ class RunInfo:
     finished: float | None = None
     source_shop: str | None = None
     gateway_shop: str | None = None
-    gateway: str | None = None  # the Gateway's URL, or "embedded sandbox"
+    gateway: str | None = None  # the Gateway's URL, or "sandbox" (the embedded one)
 
     def context(self) -> dict[str, str | None]:
         """Fields every structured log line carries."""
