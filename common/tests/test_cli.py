@@ -324,3 +324,10 @@ def test_categories_before_any_import_says_what_to_run(gw):
 def test_version_names_the_tool(gw):
     result = gw.cli(["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("gateway-listing ")
+
+
+def test_check_in_json_mode_prints_json_lines_for_both_sides(gw):
+    result = gw.cli(["check", "--log-format", "json"], env={**gw.env(), "LISTING_TOKEN": "wrong-token"})
+    assert result.exit_code == 3
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert {(line["event"], line.get("side")) for line in lines} == {("error", "Listing"), ("check", "Gateway")}

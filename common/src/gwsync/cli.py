@@ -28,7 +28,7 @@ from .connector import Connector, Setting
 from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_OK, ConfigError, SyncError
 from .logs import FORMATS, Output, setup_logging
 from .redact import redact
-from .report import Report, RunInfo, events, report_document
+from .report import Event, Report, RunInfo, events, report_document
 from .runner import run_import
 from .sync import Engine
 
@@ -181,6 +181,31 @@ def write_report(path: Path | None, document: dict[str, Any], output: Output) ->
         sys.exit(EXIT_CONFIG)
 
 
+def _import(connector_cls: type[Connector], run: RunInfo, output: Output, params: dict[str, Any],
+            progress: Progress | None, *, fail_on: tuple[str, ...], dry_run: bool,
+            **options: Any) -> tuple[Report | None, int, str | None]:
+    """One import: the engine's report (when it got that far), the exit code, the error line."""
+    engines: list[Engine] = []
+
+    def on_engine(engine: Engine) -> None:
+        engines.append(engine)
+        run.source_shop, run.gateway_shop = engine.shop, engine.gateway.shop
+        _stop_on_sigterm(engine)
+
+    try:
+        config = _resolve(connector_cls, params, dry_run=dry_run)
+        run.gateway_shop, run.gateway = config["shop_guid"], config["gateway_url"]
+        if config.sandbox_fallback:
+            output.first("dry run against the embedded sandbox: GATEWAY_URL is not set, so nothing "
+                         "is compared with a real Gateway")
+        report = run_import(connector_cls, config, dry_run=dry_run, progress=progress, on_engine=on_engine,
+                            **options)
+        return report, report.exit_code_for(fail_on), None
+    except (Exception, KeyboardInterrupt) as exc:
+        code, error = _error_of(exc)
+        return (engines[0].report if engines else None), code, error
+
+
 def build_cli(connector_cls: type[Connector]) -> click.Group:
     name = f"gateway-{connector_cls.platform}"
     dist, version = tool_version(connector_cls)
@@ -220,28 +245,10 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         except ConfigError as exc:
             _fail(exc, output)
         progress = None if quiet or log_format == "json" else Progress()
-        engines: list[Engine] = []
-
-        def on_engine(engine: Engine) -> None:
-            engines.append(engine)
-            run.source_shop, run.gateway_shop = engine.shop, engine.gateway.shop
-            _stop_on_sigterm(engine)
-
-        report: Report | None = None
-        error: str | None = None
         try:
-            config = _resolve(connector_cls, params, dry_run=dry_run)
-            run.gateway_shop, run.gateway = config["shop_guid"], config["gateway_url"]
-            if config.sandbox_fallback:
-                output.first("dry run against the embedded sandbox: GATEWAY_URL is not set, so nothing "
-                             "is compared with a real Gateway")
-            report = run_import(connector_cls, config, dry_run=dry_run, full=full, workers=workers,
-                                archive_missing=not no_archive, allow_mass_archive=allow_mass_archive,
-                                progress=progress, on_engine=on_engine)
-            code = report.exit_code_for(fail_on)
-        except (Exception, KeyboardInterrupt) as exc:
-            code, error = _error_of(exc)
-            report = engines[0].report if engines else None
+            report, code, error = _import(connector_cls, run, output, params, progress, dry_run=dry_run,
+                                          full=full, workers=workers, fail_on=fail_on,
+                                          archive_missing=not no_archive, allow_mass_archive=allow_mass_archive)
         finally:
             if progress is not None:
                 progress.done()
@@ -262,14 +269,13 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         output = Output(log_format, quiet)
         try:
             results = check_both(connector_cls, _resolve(connector_cls, params))
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:
             _fail(exc, output)
         for result in results:
-            if result.ok:
-                if not quiet:
-                    click.echo(result.line)
-            else:
+            if not result.ok:
                 output.error(result.line, side=result.side)
+            elif not quiet:
+                output.say(Event("check", "info", result.line, {"side": result.side}))
         sys.exit(max(r.exit_code for r in results))
 
     @group.command("categories", epilog=epilog,
@@ -284,7 +290,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         output = Output(log_format, quiet)
         try:
             text, note = unmapped_csv(connector_cls, _resolve(connector_cls, params, dry_run=True))
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:
             _fail(exc, output)
         click.echo(text, nl=False)
         if note:

@@ -167,14 +167,14 @@ def report_document(run: RunInfo, report: Report | None, exit_code: int, error: 
 class Event:
     """One thing to tell the operator: `kind` names it in JSON logs, `text` is the line for people."""
 
-    kind: str  # plan, failed, skipped, image, note, uncategorised, read_error, summary
+    kind: str  # plan, failed, skipped, image, note, uncategorised, read_error, error, check, summary
     level: str  # info, warning, error
     text: str
     fields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def to_stdout(self) -> bool:
-        return self.kind in ("plan", "summary")
+        return self.kind in ("plan", "check", "summary")
 
 
 def events(report: Report) -> Iterator[Event]:
