@@ -213,7 +213,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     epilog = _secrets_epilog(connector_cls)
 
     @click.group(name=name, help=f"{summary}\n\n{epilog}")
-    @click.version_option(version, "--version", prog_name=name,
+    @click.version_option(version, "--version",
                           message=f"%(prog)s %(version)s ({dist}; gateway-sync-common "
                                   f"{metadata.version('gateway-sync-common')})")
     def group() -> None:
