@@ -57,7 +57,6 @@ def setup_logging(log_format: str, verbose: bool, quiet: bool = False, run: RunI
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
     # with -v, urllib3's retry warnings show every retried call; otherwise the outcome is reported
     logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)
-    EVENTS.propagate = True
 
 
 class Output:
