@@ -16,6 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -151,6 +152,13 @@ class PostgresState:
         self.pool, self.scope = pool, scope
         self._owns_pool = owns_pool
         self.scope_id = scope_id(pool, scope)
+        self.round_trips = 0  # statements or pipelined batches sent: for benchmarks
+
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        self.round_trips += 1
+        with self.pool.connection() as conn:
+            yield conn
 
     @classmethod
     def open(cls, url: str, scope: Scope, workers: int = 4) -> PostgresState:
@@ -163,17 +171,17 @@ class PostgresState:
             raise
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        with self.pool.connection() as conn:
+        with self._conn() as conn:
             return conn.execute(sql, (self.scope_id, *args)).fetchall()
 
     def _write(self, sql: str, args: Sequence[Any] = ()) -> None:
-        with self.pool.connection() as conn:
+        with self._conn() as conn:
             conn.execute(sql, (self.scope_id, *args))
 
     def _write_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         params = [(self.scope_id, *row) for row in rows]
         if params:
-            with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
                 cur.executemany(sql, params)  # pipelined by psycopg: one round trip per batch
 
     # -- items --------------------------------------------------------------------
@@ -216,7 +224,7 @@ class PostgresState:
                   for identity, product_id, variant_id, guid, payload, hash_, archived in rows]
         if not params:
             return
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO gwsync_items (scope_id, identity, product_id, variant_id, guid, hash, payload, archived, "
                 "updated) VALUES (%s,%s,%s,%s,%s,%s,%s,%s, now()) ON CONFLICT (scope_id, identity) DO UPDATE SET "
@@ -227,7 +235,7 @@ class PostgresState:
                         (self.scope_id, [p[0] for p in params]))
 
     def set_archived(self, identity: str, archived: bool) -> None:
-        with self.pool.connection() as conn:
+        with self._conn() as conn:
             conn.execute("UPDATE gwsync_items SET archived = %s, updated = now() "
                          "WHERE scope_id = %s AND identity = %s", (archived, self.scope_id, identity))
 
@@ -258,7 +266,7 @@ class PostgresState:
         self._write("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (sha256, url))
 
     def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
-        with self.pool.connection() as conn, conn.transaction():
+        with self._conn() as conn, conn.transaction():
             conn.execute("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT (scope_id, cache_key) "
                          "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, cache_key, url))
             if sha256:
@@ -280,7 +288,7 @@ class PostgresState:
                     "DO UPDATE SET value = EXCLUDED.value", (key, value))
 
     def record_run(self, started: float, status: str, summary: dict) -> None:
-        with self.pool.connection() as conn, conn.transaction():
+        with self._conn() as conn, conn.transaction():
             conn.execute("INSERT INTO gwsync_runs (scope_id, started, finished, status, summary) "
                          "VALUES (%s, to_timestamp(%s), now(), %s, %s)",
                          (self.scope_id, started, status, json.dumps(summary)))
@@ -296,7 +304,7 @@ class PostgresState:
 
     def reset(self) -> None:
         """Forget everything of this scope (the Gateway stays the truth: the next run rebuilds)."""
-        with self.pool.connection() as conn, conn.transaction():
+        with self._conn() as conn, conn.transaction():
             for table in ("gwsync_items", "gwsync_intents", "gwsync_image_keys", "gwsync_image_blobs",
                           "gwsync_variant_tags", "gwsync_meta"):
                 conn.execute(f"DELETE FROM {table} WHERE scope_id = %s", (self.scope_id,))
