@@ -128,10 +128,9 @@ def test_a_crashed_runs_lease_expires(pool):
     with pool.connection() as conn:  # what a killed pod leaves behind
         conn.execute("INSERT INTO gwsync_leases VALUES (%s, 'dead:1:x', now() - interval '2 min', "
                      "now() - interval '1 min')", (scope,))
-    with PgLease(pool, scope, ttl=30, holder="node-3:1:y"):
-        with pool.connection() as conn:
-            assert conn.execute("SELECT holder FROM gwsync_leases WHERE scope_id = %s",
-                                (scope,)).fetchone() == ("node-3:1:y",)
+    with PgLease(pool, scope, ttl=30, holder="node-3:1:y"), pool.connection() as conn:
+        assert conn.execute("SELECT holder FROM gwsync_leases WHERE scope_id = %s",
+                            (scope,)).fetchone() == ("node-3:1:y",)
 
 
 def test_a_lease_taken_over_is_noticed_on_renewal(pool):
