@@ -116,9 +116,9 @@ def test_an_unreachable_server_is_a_config_error_without_the_password():
 
 def test_second_holder_is_refused_naming_the_first_and_its_expiry(pool):
     scope = store(pool).scope_id
-    with PgLease(pool, scope, ttl=30, holder="node-1:42:abc"):
-        with pytest.raises(LockHeld, match=r"node-1:42:abc\) until \d{4}-\d\d-\d\d"):
-            PgLease(pool, scope, ttl=30, holder="node-2:7:def").acquire()
+    with PgLease(pool, scope, ttl=30, holder="node-1:42:abc"), \
+            pytest.raises(LockHeld, match=r"node-1:42:abc\) until \d{4}-\d\d-\d\d"):
+        PgLease(pool, scope, ttl=30, holder="node-2:7:def").acquire()
     with PgLease(pool, scope, ttl=30, holder="node-2:7:def"):  # released: the next run gets it
         pass
 
