@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ConfigError, LockHeld
-from .state import ItemState
+from .state import ItemState, summary
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +301,13 @@ class PostgresState:
                           "ORDER BY id DESC LIMIT %s", (limit,))
         return [{"started": s.isoformat(), "finished": f.isoformat(), "status": status,
                  "summary": json.loads(summary)} for s, f, status, summary in rows]
+
+    def summary(self) -> dict[str, Any]:
+        (live, archived), = self._rows("SELECT count(*) FILTER (WHERE NOT archived AND guid IS NOT NULL), "
+                                       "count(*) FILTER (WHERE archived) FROM gwsync_items WHERE scope_id = %s")
+        counts = [self._one(f"SELECT count(*) FROM gwsync_{table} WHERE scope_id = %s")
+                  for table in ("intents", "image_keys", "variant_tags")]
+        return summary(live, archived, *counts, cursor=self.get_meta("cursor"))
 
     def reset(self) -> None:
         """Forget everything of this scope (the Gateway stays the truth: the next run rebuilds)."""

@@ -1,6 +1,7 @@
 """Which state store a run uses, and the lock that keeps two runs of one shop apart.
 
-`GATEWAY_SYNC_STATE_URL` chooses: `sqlite:///dir` (or nothing: the state directory) keeps
+`GATEWAY_SYNC_STATE_URL` chooses: `sqlite:///dir` (SQLAlchemy's form: `sqlite:////abs/dir` for an
+absolute path; nothing means the state directory) keeps
 one SQLite file per scope with a local file lock; `postgresql://...` keeps every shop of a
 fleet in one schema with an expiring lease per scope, so runs on different nodes never overlap.
 """
@@ -44,13 +45,19 @@ class StateLocation:
 
 
 @contextmanager
-def open_state(location: StateLocation, scope: Scope, *, workers: int = 4,
+def open_state(location: StateLocation, scope: Scope, *, workers: int = 4, lock: bool = True,
                on_lease_lost: Callable[[], None] | None = None) -> Iterator[StateStore]:
-    """The scope's store, locked for this run: `LockHeld` (exit 4) when another run has it."""
+    """The scope's store, locked for this run: `LockHeld` (exit 4) when another run has it.
+
+    `lock=False` only reads (`state show` while a run may be going on).
+    """
     if location.postgres_url:
         state = PostgresState.open(location.postgres_url, scope, workers)
         try:
-            with PgLease(state.pool, state.scope_id, on_lost=on_lease_lost):
+            if lock:
+                with PgLease(state.pool, state.scope_id, on_lost=on_lease_lost):
+                    yield state
+            else:
                 yield state
         finally:
             state.close()
@@ -59,7 +66,8 @@ def open_state(location: StateLocation, scope: Scope, *, workers: int = 4,
     path = state_file(location.directory, scope.platform, scope.source_shop, scope.gateway_url, scope.shop_guid)
     with ExitStack() as stack:
         try:
-            stack.enter_context(ShopLock(path))
+            if lock:
+                stack.enter_context(ShopLock(path))
         except OSError as exc:
             raise unwritable(location.directory, exc) from None
         store = SqliteState(path)
