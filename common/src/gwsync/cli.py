@@ -21,6 +21,7 @@ from .redact import RedactingFilter, redact
 from .report import Report
 from .runner import run_check, run_import
 from .state_cli import state_group
+from .stock.cli import serve_group
 from .sync import Engine
 
 
@@ -150,8 +151,10 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
 
     for command in (import_cmd, check_cmd):
         command.params.extend(_connector_options(connector_cls))
-    group.add_command(state_group(connector_cls, lambda params: _resolve(connector_cls, params),
-                                  lambda: [_config_option(), *_connector_options(connector_cls)], _fail))
+    resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
+    all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731
+    group.add_command(state_group(connector_cls, resolve_params, all_options, _fail))
+    group.add_command(serve_group(connector_cls, resolve_params, all_options, _fail))
     return group
 
 

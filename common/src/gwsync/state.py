@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS items (
     identity TEXT PRIMARY KEY, product_id TEXT NOT NULL, variant_id TEXT,
     guid TEXT, hash TEXT, payload TEXT, archived INTEGER NOT NULL DEFAULT 0, updated REAL);
 CREATE INDEX IF NOT EXISTS items_product ON items(product_id);
+CREATE INDEX IF NOT EXISTS items_guid ON items(guid);
 CREATE TABLE IF NOT EXISTS intents (identity TEXT PRIMARY KEY, product_id TEXT NOT NULL, created REAL);
 CREATE TABLE IF NOT EXISTS image_keys (cache_key TEXT PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS image_blobs (sha256 TEXT PRIMARY KEY, url TEXT NOT NULL);
@@ -54,6 +55,7 @@ class StateStore(Protocol):
 
     def item(self, identity: str) -> ItemState | None: ...
     def items_of_product(self, product_id: str) -> list[ItemState]: ...
+    def item_by_guid(self, guid: str) -> ItemState | None: ...
     def live_items(self) -> Iterator[ItemState]: ...
     def product_ids(self) -> frozenset[str]: ...
     def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
@@ -111,6 +113,11 @@ class SqliteState:
 
     def items_of_product(self, product_id: str) -> list[ItemState]:
         return [_item(r) for r in self._rows("SELECT * FROM items WHERE product_id = ?", (product_id,))]
+
+    def item_by_guid(self, guid: str) -> ItemState | None:
+        """The source item behind a Gateway product (step 2: where a Gateway sale goes)."""
+        rows = self._rows("SELECT * FROM items WHERE guid = ?", (guid,))
+        return _item(rows[0]) if rows else None
 
     def live_items(self) -> Iterator[ItemState]:
         rows = self._rows("SELECT identity, product_id, variant_id, guid, hash, NULL, archived, updated "

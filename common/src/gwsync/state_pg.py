@@ -39,6 +39,7 @@ MIGRATIONS: tuple[str, ...] = (
         archived BOOLEAN NOT NULL DEFAULT FALSE, updated TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (scope_id, identity));
     CREATE INDEX gwsync_items_product ON gwsync_items (scope_id, product_id);
+    CREATE INDEX gwsync_items_guid ON gwsync_items (scope_id, guid);
     CREATE TABLE gwsync_intents (
         scope_id BIGINT NOT NULL REFERENCES gwsync_scopes(id), identity TEXT NOT NULL,
         product_id TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -199,6 +200,10 @@ class PostgresState:
         rows = self._rows(f"SELECT {_ITEM_COLUMNS} FROM gwsync_items WHERE scope_id = %s "
                           "AND identity = ANY(%s)", (wanted,))
         return {row[0]: _item(row) for row in rows}
+
+    def item_by_guid(self, guid: str) -> ItemState | None:
+        rows = self._rows(f"SELECT {_ITEM_COLUMNS} FROM gwsync_items WHERE scope_id = %s AND guid = %s", (guid,))
+        return _item(rows[0]) if rows else None
 
     def items_of_product(self, product_id: str) -> list[ItemState]:
         return [_item(r) for r in self._rows(f"SELECT {_ITEM_COLUMNS} FROM gwsync_items "
