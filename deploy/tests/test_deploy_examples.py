@@ -40,15 +40,16 @@ def test_cronjob_never_overlaps_and_takes_every_secret_from_a_secret():
 def test_compose_runs_sandbox_postgres_and_one_connector_on_a_schedule():
     compose = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"postgres", "sandbox", "feed"}
+    assert {name for name, s in services.items() if "profiles" not in s} == {"postgres", "sandbox", "feed"}
     feed = services["feed"]
     assert feed["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert not SECRET_SETTINGS & set(feed["environment"]), "secrets belong in the env file"
     assert "while :" in " ".join(feed["entrypoint"])
     assert services["sandbox"]["build"]["target"] == "smoke"  # production images have no sandbox
-    for name in feed["env_file"]:
-        example = DEPLOY / "compose" / f"{name}.example"
-        assert example.exists(), f"{example.name} documents what {name} holds"
+    for service in services.values():
+        for name in service.get("env_file", []):
+            example = DEPLOY / "compose" / f"{name}.example"
+            assert example.exists(), f"{example.name} documents what {name} holds"
     assert "GATEWAY_SYNC_STATE_URL=postgresql://" in (DEPLOY / "compose" / "feed.env.example").read_text()
 
 
@@ -61,6 +62,27 @@ def test_compose_file_passes_docker_compose_config_when_available(tmp_path):
     result = subprocess.run(["docker", "compose", "-f", str(compose_dir / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, cwd=compose_dir)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_step2_profile_serves_events_behind_tls():
+    services = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())["services"]
+    assert services["serve"]["profiles"] == services["tls"]["profiles"] == ["step2"]
+    assert services["serve"]["command"][0] == "serve"
+    assert "/healthz" in " ".join(services["serve"]["healthcheck"]["test"])
+    caddy = (DEPLOY / "compose" / "Caddyfile").read_text()
+    assert "reverse_proxy /gateway/events/* serve:8080" in caddy
+
+
+def test_serve_deployment_is_one_replica_probed_on_healthz_with_secrets_from_secrets():
+    deployment, claim, service, ingress = documents(DEPLOY / "kubernetes" / "serve-prestashop.yaml")
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"][0] == "serve"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e for e in container["env"]}
+    for name in SECRET_SETTINGS:
+        assert "secretKeyRef" in env[name]["valueFrom"]
+    assert ingress["spec"]["tls"], "TLS ends at the ingress"
 
 
 def unit(path: Path) -> configparser.ConfigParser:
