@@ -9,33 +9,23 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import json
-import sqlite3
 from collections.abc import Sequence
 
 from .categories import CategoryTree, join_path, split_path
-from .config import SANDBOX, Resolved, default_state_dir
+from .config import Resolved, default_state_dir
 from .connector import Connector
 from .errors import ConfigError
 from .gateway.client import GatewayClient
 from .runner import gateway_target
-from .state import state_file
+from .state_cli import shop_state
 
 HEADER = ("source path", "Gateway path")
 
 
 def unmapped_csv(connector_cls: type[Connector], config: Resolved) -> tuple[str, str | None]:
     """The CSV text, and a note for stderr (how many, or why there are none)."""
-    state_dir = config["state_dir"] or default_state_dir()
-    connector = connector_cls(config.values)
-    try:
-        shop = connector.shop
-    finally:
-        connector.close()
-    with gateway_target(config, state_dir) as target:
-        path = state_file(state_dir, connector_cls.platform, shop,
-                          SANDBOX if target.embedded else target.url, target.shop_guid)
-        unmapped = last_run_unmapped(path, connector_cls.platform)
+    unmapped = last_run_unmapped(connector_cls, config)
+    with gateway_target(config, config["state_dir"] or default_state_dir()) as target:
         gateway = GatewayClient(target.url, target.shop_guid, target.key)
         try:
             tree = CategoryTree(gateway.category_tags())
@@ -48,21 +38,17 @@ def unmapped_csv(connector_cls: type[Connector], config: Resolved) -> tuple[str,
     return to_csv(rows), note
 
 
-def last_run_unmapped(path: object, platform: str) -> dict[str, int]:
-    """Source path -> products, from the last recorded run (read-only: a run may hold the lock)."""
+def last_run_unmapped(connector_cls: type[Connector], config: Resolved) -> dict[str, int]:
+    """Source path -> products, from the last recorded run (read only: a run may hold the lock)."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        row = None
-    if row is None:
-        raise ConfigError(f"no import has been recorded for this shop yet; run `gateway-{platform} import` "
-                          "first (same settings), then `categories`")
-    summary = json.loads(row[0])
-    return dict((summary.get("uncategorised") or {}).get("source_categories") or {})
+        with shop_state(connector_cls, config, lock=False) as (state, _, _):
+            runs = state.runs(1)
+    except ConfigError:
+        runs = []
+    if not runs:
+        raise ConfigError(f"no import has been recorded for this shop yet; run `gateway-{connector_cls.platform} "
+                          "import` first (same settings), then `categories`")
+    return dict((runs[0]["summary"].get("uncategorised") or {}).get("source_categories") or {})
 
 
 def suggest(source: Sequence[str], candidates: Sequence[Sequence[str]]) -> str:

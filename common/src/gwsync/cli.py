@@ -30,6 +30,8 @@ from .logs import FORMATS, Output, setup_logging
 from .redact import redact
 from .report import Event, Report, RunInfo, events, report_document
 from .runner import run_import
+from .state_cli import state_group
+from .stock.cli import serve_group
 from .sync import Engine
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run stopped by Ctrl+C (128 + SIGINT)
@@ -298,7 +300,18 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
 
     for command in (import_cmd, check_cmd, categories_cmd):
         command.params.extend(_connector_options(connector_cls))
+    resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
+    all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731
+    fail_text = lambda exc: _fail(exc, Output("text"))  # noqa: E731
+    group.add_command(state_group(connector_cls, resolve_params, all_options, fail_text))
+    group.add_command(serve_group(connector_cls, resolve_params, all_options, fail_text))
     return group
+
+
+def _config_option() -> click.Option:
+    return click.Option(["--config", "config_file"], type=click.Path(path_type=Path, dir_okay=False),
+                        default=None, help="TOML file with settings (keys as the flags, with underscores); "
+                        "an unknown key is an error.")
 
 
 def _stop_on_sigterm(engine: Engine) -> None:
