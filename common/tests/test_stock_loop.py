@@ -117,3 +117,25 @@ def test_an_unsigned_post_is_refused_and_stores_nothing(loop):
     answer = requests.post(f"{url}/gateway/events/{h.shop_guid}", json={"id": "x"}, timeout=5)
     assert answer.status_code == 401
     assert service.queue.counts()["pending"] == 0
+
+
+def test_serve_status_lists_parked_events_and_exits_1(loop):
+    h, service, url = loop
+    requests.post(f"{h.sandbox.url}/_sandbox/stock", timeout=5, json={
+        "shop": h.shop_guid, "changes": [{"product_guid": guid_of(h, "S"), "delta": -1}]}).raise_for_status()
+    del ShopWithStock.stock[("7", "S")]  # the variant was deleted in the shop meanwhile
+    assert wait_until(lambda: service.queue.counts()["parked"] == 1)
+    result = h.cli(["serve", "status"])
+    assert result.exit_code == 1
+    assert "parked 1" in result.stdout and "gone" in result.stdout
+
+
+def test_serve_refuses_a_platform_without_a_write_path(tmp_path):
+    class ReadOnly(ShopWithStock):
+        def stock_writer(self) -> None:
+            return None
+
+    with Harness(ReadOnly, {}, tmp_path) as h:
+        result = h.cli(["serve", "--port", "0"])
+    assert result.exit_code == 2
+    assert "no safe way to write stock" in result.stderr

@@ -16,8 +16,11 @@ from collections.abc import Callable
 import pytest
 from gwsync.stock.apply import StockTarget, TargetGone
 from gwsync.stock.events import sign
+from gwsync.state_pg import Scope
 from gwsync.stock.queue import EventQueue
+from gwsync.stock.queue_pg import PgEventQueue
 from gwsync.stock.service import MAX_BODY, StockService
+from gwsync.testing.postgres import postgres_url  # noqa: F401  (fixture)
 from werkzeug.test import Client
 
 SHOP = str(uuid.uuid4())
@@ -55,11 +58,27 @@ def key():
     return secrets.token_bytes(32)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_queue(request, tmp_path):
+    """Opens the queue anew on the same storage each call (a restart), SQLite or PostgreSQL."""
+    opened = []
+
+    def factory():
+        if request.param == "sqlite":
+            q = EventQueue(tmp_path / "events.sqlite")
+        else:
+            q = PgEventQueue(request.getfixturevalue("postgres_url"), Scope("mem", "shop", "gw", SHOP))
+        opened.append(q)
+        return q
+
+    yield factory
+    for q in opened:
+        q.close()
+
+
 @pytest.fixture
-def queue(tmp_path):
-    q = EventQueue(tmp_path / "events.sqlite")
-    yield q
-    q.close()
+def queue(open_queue):
+    return open_queue()
 
 
 def make_service(queue, key, shop, clock=time.time):
@@ -107,12 +126,12 @@ def test_a_cancellation_raises_it_and_out_of_order_events_end_right(queue, key):
     assert shop.stock == {"10": 2, "11": 3}
 
 
-def test_an_event_stored_before_a_crash_is_applied_after_the_restart(tmp_path, key):
+def test_an_event_stored_before_a_crash_is_applied_after_the_restart(open_queue, key):
     shop = MemoryShop({"10": 5})
-    first = EventQueue(tmp_path / "q.sqlite")
+    first = open_queue()
     assert post(make_service(first, key, shop), key, event(-1)).status_code == 200
-    first.close()  # the process dies before any worker ran
-    again = EventQueue(tmp_path / "q.sqlite")
+    # the process dies before any worker ran
+    again = open_queue()
     service = make_service(again, key, shop)
     service.start()
     deadline = time.monotonic() + 10
@@ -120,12 +139,11 @@ def test_an_event_stored_before_a_crash_is_applied_after_the_restart(tmp_path, k
         time.sleep(0.01)
     service.stop()
     assert shop.stock["10"] == 4
-    again.close()
 
 
-def test_a_crash_between_the_write_and_its_record_does_not_apply_twice(tmp_path, key):
+def test_a_crash_between_the_write_and_its_record_does_not_apply_twice(open_queue, key):
     shop = MemoryShop({"10": 5})
-    first = EventQueue(tmp_path / "q.sqlite")
+    first = open_queue()
     post(make_service(first, key, shop), key, event(-2))
 
     def crash() -> None:
@@ -134,16 +152,14 @@ def test_a_crash_between_the_write_and_its_record_does_not_apply_twice(tmp_path,
     shop.after_write = crash
     with pytest.raises(SystemExit):
         make_service(first, key, shop).work_once()
-    first.close()
     assert shop.stock["10"] == 3
     shop.after_write = lambda: None
-    again = EventQueue(tmp_path / "q.sqlite")
+    again = open_queue()
     service = make_service(again, key, shop)
     again.recover()
     drain(service)
     assert shop.stock["10"] == 3  # recognised as done, not lowered again
     assert again.counts()["applied"] == 1
-    again.close()
 
 
 def test_a_sale_in_the_shop_meanwhile_is_not_overwritten(queue, key):

@@ -12,8 +12,9 @@ import click
 from ..config import Resolved, default_state_dir
 from ..connector import Connector
 from ..gateway.auth import parse_shop_guid
-from .queue import EventQueue
-from .serve import queue_path, serve_forever, stock_service
+from ..state_pg import Scope
+from ..stores import StateLocation
+from .serve import open_queue, serve_forever, stock_service
 
 
 def serve_group(connector_cls: type[Connector], resolve: Callable[[dict[str, Any]], Resolved],
@@ -45,11 +46,12 @@ def serve_group(connector_cls: type[Connector], resolve: Callable[[dict[str, Any
             config = resolve(dict(ctx.obj))
             connector = connector_cls(config.values)
             try:
-                path = queue_path(config["state_dir"] or default_state_dir(), connector.platform, connector.shop,
-                                  config["gateway_url"], parse_shop_guid(config["shop_guid"]))
+                scope = Scope(connector.platform, connector.shop, config["gateway_url"],
+                              parse_shop_guid(config["shop_guid"]))
             finally:
                 connector.close()
-            queue = EventQueue(path)
+            location = StateLocation.parse(config.values.get("state_url"), config["state_dir"] or default_state_dir())
+            queue = open_queue(location, scope)
             try:
                 data = {"counts": queue.counts(), "parked": queue.parked()}
             finally:

@@ -19,6 +19,7 @@ from ..state_pg import Scope
 from ..stores import StateLocation, open_state
 from .apply import StockTarget
 from .queue import EventQueue
+from .queue_pg import PgEventQueue
 from .service import MAX_BODY, StockService
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,17 @@ def stock_service(connector_cls: type[Connector], config: Resolved, *, workers: 
     with ExitStack() as stack:
         stack.callback(connector.close)
         state = stack.enter_context(open_state(location, scope, lock=False))  # import and stock keep the lock
-        queue = EventQueue(queue_path(state_dir, *astuple(scope)))
+        queue = open_queue(location, scope)
         stack.callback(queue.close)
         yield StockService(queue, {guid: key}, _resolver(state), writer, workers=workers)
+
+
+def open_queue(location: StateLocation, scope: Scope) -> EventQueue | PgEventQueue:
+    """The fleet's PostgreSQL when the state lives there, else a SQLite file beside the state."""
+    if location.postgres_url:
+        return PgEventQueue(location.postgres_url, scope)
+    assert location.directory is not None
+    return EventQueue(queue_path(location.directory, *astuple(scope)))
 
 
 def _resolver(state: StateStore) -> Callable[[str], StockTarget | None]:
