@@ -32,7 +32,7 @@ from .report import Event, Report, RunInfo, events, report_document
 from .runner import run_import
 from .state_cli import state_group
 from .stock.cli import serve_group
-from .sync import Engine
+from .sync import Engine, Options
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run stopped by Ctrl+C (128 + SIGINT)
 FAIL_ON = ("failed", "skipped")
@@ -146,9 +146,9 @@ def _error_of(exc: BaseException) -> tuple[int, str]:
     return EXIT_CANNOT_RUN, f"internal error ({type(exc).__name__}: {redact(exc)}); run with -v for details"
 
 
-def _fail(exc: BaseException, output: Output) -> None:
+def _fail(exc: BaseException, output: Output | None = None) -> None:
     code, message = _error_of(exc)
-    output.error(message)
+    (output or Output("text")).error(message)
     sys.exit(code)
 
 
@@ -200,8 +200,8 @@ def _import(connector_cls: type[Connector], run: RunInfo, output: Output, params
         if config.sandbox_fallback:
             output.first("dry run against the embedded sandbox: GATEWAY_URL is not set, so nothing "
                          "is compared with a real Gateway")
-        report = run_import(connector_cls, config, dry_run=dry_run, progress=progress, on_engine=on_engine,
-                            **options)
+        report = run_import(connector_cls, config, progress=progress, on_engine=on_engine,
+                            options=Options(dry_run=dry_run, **options))
         return report, report.exit_code_for(fail_on), None
     except (Exception, KeyboardInterrupt) as exc:
         code, error = _error_of(exc)
@@ -302,9 +302,8 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         command.params.extend(_connector_options(connector_cls))
     resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
     all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731
-    fail_text = lambda exc: _fail(exc, Output("text"))  # noqa: E731
-    group.add_command(state_group(connector_cls, resolve_params, all_options, fail_text))
-    group.add_command(serve_group(connector_cls, resolve_params, all_options, fail_text))
+    group.add_command(state_group(connector_cls, resolve_params, all_options, _fail))
+    group.add_command(serve_group(connector_cls, resolve_params, all_options, _fail))
     return group
 
 

@@ -180,8 +180,9 @@ class Event:
 def events(report: Report) -> Iterator[Event]:
     """What a finished run says, in the order an operator reads it."""
     if report.dry_run:
-        for line in report.plan:
-            yield Event("plan", "info", line)
+        for action in report.plan:  # a line, or an action that renders as one (and has as_dict)
+            fields = action.as_dict() if hasattr(action, "as_dict") else {}
+            yield Event("plan", "info", redact(str(action)), fields)
     for kind, level, problems in (("failed", "error", report.failures), ("skipped", "warning", report.skips),
                                   ("image", "warning", report.image_problems)):
         for problem in problems:

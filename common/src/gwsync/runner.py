@@ -84,14 +84,19 @@ def scratch_copy(path: Path) -> Iterator[Path]:
 
 
 def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: bool = False,
-               full: bool = False, workers: int = 4, archive_missing: bool = True,
-               allow_mass_archive: bool = False,
+               full: bool = False, workers: int = 4,
                progress: Callable[[Report], None] | None = None,
-               on_engine: Callable[[Engine], None] | None = None) -> Report:
+               on_engine: Callable[[Engine], None] | None = None,
+               options: Options | None = None) -> Report:
+    """One import. `options` (a CLI that sets more, or tests) wins over the keyword arguments."""
     stats = CallStats()
     started = time.time()
     state_dir = config["state_dir"] or default_state_dir()
     category_map = CategoryMap.load(config["category_map"]) if config["category_map"] else None
+    if options is None:
+        options = Options(dry_run=dry_run, full=full, workers=workers)
+    options.category_map = options.category_map or category_map
+    dry_run, workers = options.dry_run, options.workers
     connector = connector_cls(config.values, stats)
     with ExitStack() as stack:
         stack.callback(connector.close)
@@ -112,10 +117,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
             state = stack.enter_context(open_state(location, scope, workers=workers,
                                                    on_lease_lost=lambda: [e.stop() for e in engines]))
         report = Report(connector.platform, stats, dry_run=dry_run)
-        engine = Engine(connector, gateway, state, report,
-                        Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map,
-                                archive_missing=archive_missing, allow_mass_archive=allow_mass_archive),
-                        progress=progress)
+        engine = Engine(connector, gateway, state, report, options, progress=progress)
         engines.append(engine)
         if on_engine:
             on_engine(engine)
