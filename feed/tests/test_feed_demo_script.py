@@ -66,3 +66,12 @@ def test_a_failed_demo_import_prints_no_link(tmp_path, foreign):
         assert "FEED_SOURCE: no feed file" in result.stderr
     finally:
         demo(tmp_path, port, "--stop")
+
+
+def test_make_clean_stops_the_demo_sandbox_before_removing_its_files():
+    root = SCRIPT.parents[1]
+    commands = subprocess.run(["make", "-n", "-C", str(root), "clean"], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+    stop = next(i for i, c in enumerate(commands) if "scripts/demo.py --stop" in c)
+    remove = next(i for i, c in enumerate(commands) if c.startswith("rm -rf") and ".demo" in c)
+    assert stop < remove
