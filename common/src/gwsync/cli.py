@@ -8,6 +8,7 @@ Exit codes: 0 done, 1 items failed (skipped ones too with `--fail-on skipped`),
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -152,6 +153,7 @@ def _fail(exc: BaseException, output: Output | None = None) -> None:
     sys.exit(code)
 
 
+@functools.cache
 def tool_version(connector_cls: type[Connector]) -> tuple[str, str]:
     """The connector's own distribution and version (the shared library's when it has none)."""
     top = connector_cls.__module__.split(".")[0]
