@@ -90,13 +90,22 @@ def shop_env() -> dict[str, str]:
 
 
 def _is_our_sandbox(pid: int) -> bool:
-    """The pid file may be stale and the pid reused: only a gateway-sandbox is stopped."""
-    try:
-        line = subprocess.run(["ps", "-p", str(pid), "-o", "stat=,command="], capture_output=True,
-                              text=True, check=False).stdout.strip()
-    except OSError:
-        return False
-    alive = bool(line) and not line.startswith("Z")  # a zombie has stopped already
+    """The pid file may be stale and the pid reused: only a running gateway-sandbox is stopped."""
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self").is_dir():  # Linux
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            return False
+        alive = state != "Z"
+    else:  # macOS: no /proc
+        try:
+            out = subprocess.run(["ps", "-p", str(pid), "-o", "stat=,command="], capture_output=True,
+                                 text=True, check=False).stdout.strip()
+        except OSError:
+            return False
+        alive, line = bool(out) and not out.startswith("Z"), out
     return alive and ("gateway-sandbox" in line or "gwsync.sandbox" in line)
 
 
