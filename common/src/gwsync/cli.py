@@ -1,4 +1,4 @@
-"""Builds the same click CLI for every connector: `import`, `check` and `categories`.
+"""Builds the same click CLI for every connector: `import`, `check`, `categories`, `state`, `serve`.
 
 Settings resolve flag > environment variable > config file > prompt (see
 `gwsync.config`); each flag's help shows its type, real default and variable.
@@ -120,7 +120,8 @@ def _common_options(func: Callable) -> Callable:
         click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="TOML file with settings (keys as the flags, with underscores); an unknown key "
                      "is an error."),
-        click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+        click.option("--log-format", type=click.Choice(FORMATS, case_sensitive=False), default="text",
+                     show_default=True,
                      envvar="GATEWAY_LOG_FORMAT", show_envvar=True,
                      help="Log lines for people, or one JSON object per line for machines."),
         click.option("-v", "--verbose", is_flag=True, help="Debug logging, retries included."),
