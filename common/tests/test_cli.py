@@ -331,3 +331,13 @@ def test_check_in_json_mode_prints_json_lines_for_both_sides(gw):
     assert result.exit_code == 3
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert {(line["event"], line.get("side")) for line in lines} == {("error", "Listing"), ("check", "Gateway")}
+
+
+def test_a_json_dry_run_gives_each_planned_action_as_a_json_line(gw):
+    env = {k: v for k, v in gw.env().items() if k not in ("GATEWAY_URL", "GATEWAY_SHOP_GUID",
+                                                          "GATEWAY_SIGNING_KEY")}
+    result = gw.cli(["import", "--dry-run", "--log-format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert lines[0]["event"] == "note" and "embedded sandbox" in lines[0]["message"]
+    assert sum(line.get("event") == "plan" for line in lines) == 3
