@@ -305,7 +305,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_categories_prints_the_unmapped_paths_as_a_csv_with_suggestions(gw):
+def test_categories_prints_the_unmapped_paths_as_a_csv_with_suggestions(gw, tmp_path):
     env = {**gw.env(), "LISTING_CATEGORY": "Odzież > Kobieta > Sukienki wieczorowe"}
     assert gw.cli(["import"], env=env).exit_code == 0
     result = gw.cli(["categories"], env=env)
@@ -314,6 +314,13 @@ def test_categories_prints_the_unmapped_paths_as_a_csv_with_suggestions(gw):
     assert rows[0] == ["source path", "Gateway path"]
     assert rows[1][0] == "Odzież > Kobieta > Sukienki wieczorowe" and rows[1][1].startswith("Kobieta > ")
     assert len(rows) == 2 and "1 source categories" in result.stderr
+    # the file works as it is: with it as the mapping, every product gets its category
+    mapping = tmp_path / "categories.csv"
+    mapping.write_text(result.stdout, encoding="utf-8")
+    mapped = gw.cli(["import", "--full"], env={**env, "GATEWAY_CATEGORY_MAP": str(mapping)})
+    assert mapped.exit_code == 0 and "have no Gateway category" not in mapped.stderr
+    assert all(p["tag_guids"] for p in gw.products())
+    assert gw.cli(["categories"], env=env).stdout.strip() == "source path;Gateway path"
 
 
 def test_categories_before_any_import_says_what_to_run(gw):
