@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from gwsync.connector import Connector, ReadContext, Setting
-from gwsync.errors import AuthError
+from gwsync.errors import EXIT_LOCKED, AuthError
 from gwsync.models import Item, Product
 from gwsync.state import ShopLock, state_file
 from gwsync.testing import Harness
@@ -107,11 +107,11 @@ def test_report_file_and_json_logs(gw, tmp_path):
     assert logs and all({"time", "level", "message"} <= set(line) for line in logs)
 
 
-def test_a_second_run_for_the_same_shop_exits_3_at_once(gw):
+def test_a_second_run_for_the_same_shop_exits_4_at_once(gw):
     path = state_file(gw.state_dir, "listing", "listing-shop", gw.sandbox.url, gw.shop_guid)
     with ShopLock(path):
         result = gw.cli(["import"])
-    assert result.exit_code == 3 and "another run" in result.stderr
+    assert result.exit_code == EXIT_LOCKED and "another run" in result.stderr
 
 
 def test_secrets_have_no_flags(gw):

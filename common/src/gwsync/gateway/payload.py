@@ -90,6 +90,29 @@ def build_item(item: Sellable, image_urls: list[str], tag_guids: list[str]) -> d
     return {"product": product, "stock_level": item.stock, "for_sale": True}
 
 
+def with_image_sources(item: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
+    """Record on the product which source image each hosted URL came from (`data.images_source`:
+    hosted URL -> digest of the source image key), so that a state rebuilt from the Gateway knows
+    its images and a re-run after state loss hosts none again."""
+    if sources:
+        item["product"]["data"]["images_source"] = dict(sources)
+    return item
+
+
+def rekeyed(view: Mapping[str, Any], shop: str) -> dict[str, Any] | None:
+    """The PUT body moving a Gateway product to another source shop id (`migrate-source`)."""
+    source = source_of(view)
+    if source is None:
+        return None
+    moved = source.model_copy(update={"shop": shop})
+    item = item_from_view(view)
+    data = dict(item["product"].get("data") or {})
+    data["source"] = moved.as_data()
+    data["partition"] = partition_of(moved)
+    item["product"]["data"] = data
+    return item
+
+
 def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
     """The fields we own of an item (built by `build_item` or rebuilt by `item_from_view`)."""
     product = item["product"]
