@@ -366,6 +366,19 @@ class SqliteState:
                        (started, time.time(), status, json.dumps(summary)))
             db.execute("DELETE FROM runs WHERE id <= (SELECT MAX(id) FROM runs) - ?", (RUNS_KEPT,))
 
+    def schema_version(self) -> int:
+        return int(self._rows("PRAGMA user_version")[0][0])
+
+    @staticmethod
+    def latest_version() -> int:
+        return SCHEMA_VERSION
+
+    def __enter__(self) -> SqliteState:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             if self.dry_run and self._db.in_transaction:

@@ -146,7 +146,8 @@ class Engine:
         self._read_products: set[str] = set()  # products read (or retried) this run
         self._handled: set[str] = set()  # product ids of every item handled this run
         self._failed_products: set[str] = set()
-        self._listing = False  # the read said which products exist (full, Present or Seen)
+        self._listing = False  # the read accounted for unchanged products (full, Present, Seen/StockUpdate)
+        self._complete_listing = False  # ... with every product that exists (full or Present)
 
     def stop(self) -> None:
         """Finish the items in flight, save state, do not archive: the read was not complete."""
@@ -161,7 +162,7 @@ class Engine:
         self._recover()
         cursor = None if self.options.full else self.state.get_meta(CURSOR_KEY)
         ctx = ReadContext(cursor=cursor, full=cursor is None, known_product_ids=self.state.product_ids())
-        self._listing = ctx.full
+        self._listing = self._complete_listing = ctx.full
         try:
             seen = self._consume(ctx)
         finally:  # what was read before a stop is still written (and recorded in state)
@@ -194,7 +195,7 @@ class Engine:
                     if self._stop.is_set():
                         break
                     if isinstance(item, Present):
-                        self._listing = True
+                        self._listing = self._complete_listing = True
                         seen.update(item.product_ids)
                         continue
                     if isinstance(item, (Seen, StockUpdate)):
@@ -224,10 +225,8 @@ class Engine:
             item = _retry_item(entry.kind, entry.body)
             if item is None or item.product_id in self._read_products:
                 continue
-            if self._listing and item.product_id not in seen:
+            if self._complete_listing and item.product_id not in seen:
                 continue  # left the source: dropped from the list at the end of the run
-            if isinstance(item, Product):
-                self._read_products.add(item.product_id)
             yield item
 
     def _handle(self, item: Product | Skipped | Seen | StockUpdate) -> None:
@@ -278,7 +277,7 @@ class Engine:
         for entry in self.state.retries():
             item = _retry_item(entry.kind, entry.body)
             product_id = item.product_id if item is not None else entry.product_id
-            gone = self.report.complete and self._listing and product_id not in seen
+            gone = self.report.complete and self._complete_listing and product_id not in seen
             landed = product_id in self._handled and product_id not in self._failed_products
             if item is None or gone or landed:
                 done.append(entry.product_id)
@@ -431,14 +430,7 @@ class Engine:
     def _claim_tag(self, name: str, group: str) -> str | None:
         """E9 for this group: the new tag, or an existing one of this name no other group claims
         (ours from a lost answer), or None when another group holds the name (B9, B12)."""
-        try:
-            guid, created = self.gateway.create_variant_tag(name)
-        except AmbiguousWrite:
-            tag = self._shop_tag(name)
-            if tag is None:  # the create did not happen: send it again
-                guid, created = self.gateway.create_variant_tag(name)
-            else:
-                guid, created = str(tag["guid"]), False
+        guid, created = self._create_tag(name)
         if created:
             return guid
         owner = self.state.variant_tag_group(guid)
@@ -449,6 +441,20 @@ class Engine:
             if tag is not None and str(tag["guid"]) == guid and not tag.get("product_guids"):
                 return guid  # nobody's: left by an answer we never got; adopt it, no orphan
         return None
+
+    def _create_tag(self, name: str, attempts: int = 3) -> tuple[str, bool]:
+        """E9, and after an ambiguous failure the shop's tags (E8) searched by exact name before
+        sending it again: never two tags for one name, never a blind retry."""
+        for attempt in range(attempts):
+            try:
+                return self.gateway.create_variant_tag(name)
+            except AmbiguousWrite:
+                if attempt == attempts - 1:
+                    raise
+                tag = self._shop_tag(name)
+                if tag is not None:
+                    return str(tag["guid"]), False
+        raise AssertionError("unreachable")
 
     def _shop_tag(self, name: str) -> dict | None:
         for tag in self.gateway.shop_tags():
