@@ -121,6 +121,10 @@ def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(price, Mapping):
         out["base_price"] = {"currency": price.get("currency"), "vat_percent": price.get("vat_percent"),
                              "amount": f"{Decimal(str(price.get('amount'))):.2f}"}
+    data = out.get("data")
+    if isinstance(data, Mapping) and "images_source" in data:
+        # a recovery hint, not content: a feed moved to new paths (same images) costs no write
+        out["data"] = {k: v for k, v in data.items() if k != "images_source"}
     for key in ITEM_KEYS:
         out[key] = item.get(key)
     return out
