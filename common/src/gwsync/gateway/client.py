@@ -289,9 +289,10 @@ class GatewayClient:
 
 def encode_url(url: str) -> str:
     """RFC 3986 form of a URL as feeds carry it (`zdjęcie główne.jpg`): non-ASCII and spaces
-    percent-encoded, what is already encoded (`%20`) and the URL's delimiters left alone."""
+    percent-encoded, what is already encoded (`%20`) and the URL's delimiters left alone, no
+    user info."""
     parts = urlsplit(url.strip())
-    netloc = parts.netloc
+    netloc = parts.netloc.rpartition("@")[2]  # a public image needs no credentials; never send any
     if parts.hostname and not parts.hostname.isascii():
         host = parts.hostname.encode("idna").decode("ascii")
         netloc = netloc.replace(parts.hostname, host)

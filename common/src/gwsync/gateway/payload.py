@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +38,15 @@ class Sellable:
     images: tuple[Image, ...]
     options: Mapping[str, str] | None
     active: bool
+
+
+_USERINFO = re.compile(r"(?i)\b(https?://)[^/\s\"'<>@]+@")
+
+
+def without_userinfo(text: str) -> str:
+    """Descriptions built from a shop URL given with user info (`https://KEY@shop/...`) must not
+    carry the key to the Gateway: `https://KEY@shop/x.jpg` -> `https://shop/x.jpg`."""
+    return _USERINFO.sub(r"\1", text)
 
 
 def sellables(product: Product, platform: str, shop: str) -> list[Sellable]:
@@ -86,7 +96,7 @@ def build_item(item: Sellable, image_urls: list[str], tag_guids: list[str]) -> d
     }
     for key, value in (("desc", item.description), ("brief", item.brief), ("sku", item.sku)):
         if value:
-            product[key] = value
+            product[key] = without_userinfo(value) if key != "sku" else value
     return {"product": product, "stock_level": item.stock, "for_sale": True}
 
 
