@@ -334,8 +334,10 @@ class Engine:
     def _update(self, sellable: Sellable, known: ItemState, item: dict, digest: str,
                 origin: Product | None, kind: Kind = Kind.UPDATE) -> None:
         assert known.guid is not None
-        self.report.planned(Action(kind, sellable.source.key, sellable.name,
-                                   diff(known.payload, item, unarchive=known.archived)))
+        changes = diff(known.payload, item, unarchive=known.archived)
+        if changes and all(c.field == "stock" for c in changes):
+            kind = Kind.STOCK
+        self.report.planned(Action(kind, sellable.source.key, sellable.name, changes))
         body = {**item, "archived": False} if known.archived else item
         if not self.options.dry_run:
             try:
