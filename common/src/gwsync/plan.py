@@ -59,6 +59,22 @@ class Action:
         return out
 
 
+MASS_ARCHIVE_SHARE = 0.10  # refuse to archive more than this share of the live products ...
+MASS_ARCHIVE_FLOOR = 5  # ... unless it is this few (a small catalog losing one product)
+
+
+def mass_archive_refusal(count: int, live: int, read_nothing: bool) -> str | None:
+    """The guard against a read that came back empty or cut short (a feed cut at a row
+    boundary, an API answering an empty page, a wrong shop id): the line refusing it, or None."""
+    limit = max(int(live * MASS_ARCHIVE_SHARE), MASS_ARCHIVE_FLOOR)
+    if count <= limit and not (read_nothing and count > 0 and count >= live):
+        return None
+    share = 100 * count / max(live, 1)
+    return (f"mass-archive guard: this run would archive {count} of {live} live products "
+            f"({share:.0f} %, more than {MASS_ARCHIVE_SHARE:.0%}); nothing was archived. If they "
+            "really left the source, run again with --allow-mass-archive")
+
+
 # Payload fields as an operator names them.
 _FIELD_NAMES = {"base_price": "price", "stock_level": "stock", "tag_guids": "tags", "desc": "description",
                 "for_sale": "for sale"}

@@ -40,18 +40,17 @@ from .gateway.payload import (
 )
 from .images import BrokenImage, ImageService, uploaded_digest
 from .models import Item, Present, Product, Seen, Skipped, SourceId, StockUpdate
-from .plan import Action, Change, Kind, diff
+from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
 from .state import ItemState, StateStore, image_key
+from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "cursor"
 REBUILT_KEY = "rebuilt_from_gateway"
 SEARCH_LAG = 2.0  # B16: seconds the Gateway's search may lag behind its writes
-MASS_ARCHIVE_SHARE = 0.10  # refuse to archive more than this share of the live products ...
-MASS_ARCHIVE_FLOOR = 5  # ... unless it is this few (a small catalog losing one product)
 
 
 class SourceMoved(ConfigError):
@@ -142,7 +141,7 @@ class Engine:
         self._fatal: AuthError | None = None
         self._categories: CategoryResolver | None = None
         self._categories_lock = threading.Lock()
-        self._tag_locks: dict[str, threading.Lock] = {}
+        self.tags = VariantTags(gateway, state, self.platform)
         self._read_products: set[str] = set()  # products read (or retried) this run
         self._handled: set[str] = set()  # product ids of every item handled this run
         self._failed_products: set[str] = set()
@@ -412,61 +411,10 @@ class Engine:
         return guids
 
     def _variant_tag(self, product: Product) -> str:
-        group = self._source(product.product_id).key
-        known = self.state.variant_tag(group)
-        if known:
-            return known
         if self.options.dry_run:
-            return f"dry-run-tag:{group}"
-        with self._tag_lock(product.name):  # two groups of one name never take one tag
-            known = self.state.variant_tag(group)
-            if known:
-                return known
-            for name in (product.name, f"{product.name} ({self.platform} {product.product_id})"):
-                guid = self._claim_tag(name, group)
-                if guid is not None:
-                    self.state.save_variant_tag(group, guid, name)
-                    return guid
-        raise SyncError(f"variant tag {product.name!r}: both names are taken by other groups")
-
-    def _claim_tag(self, name: str, group: str) -> str | None:
-        """E9 for this group: the new tag, or an existing one of this name no other group claims
-        (ours from a lost answer), or None when another group holds the name (B9, B12)."""
-        guid, created = self._create_tag(name)
-        if created:
-            return guid
-        owner = self.state.variant_tag_group(guid)
-        if owner == group:
-            return guid
-        if owner is None:
-            tag = self._shop_tag(name)
-            if tag is not None and str(tag["guid"]) == guid and not tag.get("product_guids"):
-                return guid  # nobody's: left by an answer we never got; adopt it, no orphan
-        return None
-
-    def _create_tag(self, name: str, attempts: int = 3) -> tuple[str, bool]:
-        """E9, and after an ambiguous failure the shop's tags (E8) searched by exact name before
-        sending it again: never two tags for one name, never a blind retry."""
-        for attempt in range(attempts):
-            try:
-                return self.gateway.create_variant_tag(name)
-            except AmbiguousWrite:
-                if attempt == attempts - 1:
-                    raise
-                tag = self._shop_tag(name)
-                if tag is not None:
-                    return str(tag["guid"]), False
-        raise AssertionError("unreachable")
-
-    def _shop_tag(self, name: str) -> dict | None:
-        for tag in self.gateway.shop_tags():
-            if tag.get("type") == "variant" and tag.get("name") == name:
-                return tag
-        return None
-
-    def _tag_lock(self, name: str) -> threading.Lock:
-        with self._marks:
-            return self._tag_locks.setdefault(name, threading.Lock())
+            return self.state.variant_tag(self._source(product.product_id).key) or \
+                f"dry-run-tag:{self._source(product.product_id).key}"
+        return self.tags.guid_for(self._source(product.product_id).key, product.name, product.product_id)
 
     # -- creates -------------------------------------------------------------------------
 
@@ -660,14 +608,7 @@ class Engine:
     def _mass_archive_refusal(self, count: int, read_nothing: bool) -> str | None:
         if count == 0 or self.options.allow_mass_archive:
             return None
-        live = self.state.count_live()
-        limit = max(int(live * MASS_ARCHIVE_SHARE), MASS_ARCHIVE_FLOOR)
-        if count <= limit and not (read_nothing and count > 0 and count >= live):
-            return None
-        share = 100 * count / max(live, 1)
-        return (f"mass-archive guard: this run would archive {count} of {live} live products "
-                f"({share:.0f} %, more than {MASS_ARCHIVE_SHARE:.0%}); nothing was archived. If they "
-                "really left the source, run again with --allow-mass-archive")
+        return mass_archive_refusal(count, self.state.count_live(), read_nothing)
 
     def _archive_safely(self, identity: str, guid: str | None, name: str) -> None:
         try:
