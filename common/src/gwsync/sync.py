@@ -288,7 +288,8 @@ class Engine:
     def _product(self, product: Product) -> None:
         items = sellables(product, self.platform, self.shop)
         current = {s.source.key for s in items if s.active}
-        for old in self.state.items_of_product(product.product_id):
+        stored = {i.identity: i for i in self.state.items_of_product(product.product_id)}  # one query
+        for old in stored.values():
             if old.identity not in current and not old.archived and old.guid:
                 with self._marks:
                     self._retired[old.identity] = (old.guid, product.name)
@@ -309,7 +310,7 @@ class Engine:
         built = [(s, self._build(s, tags)) for s in priced]
         creates = []
         for sellable, item in built:
-            pending = self._plan_item(sellable, item, product)
+            pending = self._plan_item(sellable, item, product, stored.get(sellable.source.key))
             if pending is not None:
                 creates.append(pending)
         if creates:
@@ -319,9 +320,9 @@ class Engine:
         urls, sources = self._image_urls(sellable)
         return with_image_sources(build_item(sellable, urls, tags), sources)
 
-    def _plan_item(self, sellable: Sellable, item: dict, origin: Product | None) -> PendingCreate | None:
+    def _plan_item(self, sellable: Sellable, item: dict, origin: Product | None,
+                   known: ItemState | None) -> PendingCreate | None:
         digest = payload_hash(item)
-        known = self.state.item(sellable.source.key)
         if known is None or known.guid is None:
             return PendingCreate(sellable, item, digest, origin)
         if known.hash == digest and not known.archived:
