@@ -200,7 +200,7 @@ class SqliteState:
             if source.exists():
                 source.rename(Path(f"{aside}{suffix}"))
         self.recovered_from = aside
-        log.warning("state file %s is unreadable (%s); moved aside to %s", self.path, exc, aside)
+        log.debug("state file %s is unreadable (%s); moved aside to %s", self.path, exc, aside)
         return self._open()
 
     @contextmanager
