@@ -3,6 +3,7 @@ import sqlite3
 import pytest
 from gwsync.errors import ConfigError, LockHeld
 from gwsync.state import MIGRATIONS, RUNS_KEPT, SCHEMA_VERSION, ShopLock, SqliteState, state_file
+from gwsync.testing.postgres import postgres_url  # noqa: F401  (fixture)
 
 
 def test_items_intents_images_and_tags_survive_reopening(tmp_path):
@@ -118,3 +119,40 @@ def test_a_dry_run_state_changes_nothing_on_disk(tmp_path):
     with SqliteState(missing, dry_run=True) as dry:
         dry.set_meta("k", "v")
     assert not missing.exists()
+
+
+def test_postgres_store_keeps_retries_tags_by_guid_and_image_digests(postgres_url):  # noqa: F811
+    from gwsync.state import DryRunOverlay
+    from gwsync.state_pg import MIGRATIONS as PG_MIGRATIONS
+    from gwsync.state_pg import PostgresState, Scope, connect_pool, migrate
+
+    pool = connect_pool(postgres_url, 2)
+    try:
+        with pool.connection() as conn:  # a store from before version 2: raw image keys
+            conn.execute("CREATE TABLE gwsync_schema (version INTEGER NOT NULL)")
+            conn.execute(PG_MIGRATIONS[0])
+            conn.execute("INSERT INTO gwsync_schema VALUES (1)")
+        scope = Scope("feed", "shop-a", "https://gw", "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")
+        old = PostgresState(pool, scope, owns_pool=False)
+        old._write("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s)", ("https://shop/1.jpg", "https://gw/1"))
+        assert migrate(pool) == len(PG_MIGRATIONS) == 2
+        state = PostgresState(pool, scope, owns_pool=False)
+        assert state.image_by_key("https://shop/1.jpg") == "https://gw/1"
+        state.save_item("p|s|1|", "1", None, "g1", {"a": 1}, "h1")
+        state.save_item("p|s|1|v", "1", "v", "g2", {"a": 2}, "h2", archived=True)
+        state.save_variant_tag("p|s|1|", "tag-1", "Shirt")
+        state.add_retry("2", "product", "{}", "HTTP 507")
+        state.add_retry("2", "product", "{}", "HTTP 507 again")
+        assert [(e.product_id, e.attempts, e.reason) for e in state.retries()] == [("2", 2, "HTTP 507 again")]
+        assert state.variant_tag_group("tag-1") == "p|s|1|" and state.count_live() == 1
+        assert [i.identity for i in state.items_of_products(["1", "9"])["1"]] == ["p|s|1|", "p|s|1|v"]
+        dry = DryRunOverlay(state)
+        dry.save_item("p|s|3|", "3", None, "g3", None, "h3")
+        dry.clear_retries(["2"])
+        dry.set_archived("p|s|1|", True)
+        assert (dry.count_live(), dry.retries()) == (1, [])
+        assert (state.count_live(), len(state.retries())) == (1, 1) and state.item("p|s|3|") is None
+        state.clear_retries(["2"])
+        assert state.retries() == []
+    finally:
+        pool.close()

@@ -23,7 +23,8 @@ from .gateway.client import GatewayClient
 from .gateway.payload import rekeyed
 from .http import CallStats
 from .report import Report
-from .state import ShopLock, SqliteState, state_file
+from .state_pg import Scope
+from .stores import StateLocation, open_state
 from .sync import SEARCH_LAG, Engine, Options, clean_shop_identity
 
 log = logging.getLogger(__name__)
@@ -106,13 +107,16 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         gateway.sleep = options.sleep
         stack.callback(gateway.close)
         source_shop = clean_shop_identity(connector.shop)
-        path = state_file(state_dir, connector.platform, source_shop, target.url if not target.embedded
-                          else SANDBOX, target.shop_guid)
-        stack.enter_context(ShopLock(path))
-        state = SqliteState(path, dry_run=options.dry_run)  # a dry run's changes roll back on close
-        stack.callback(state.close)
+        scope = Scope(connector.platform, source_shop, SANDBOX if target.embedded else target.url,
+                      target.shop_guid)
+        location = StateLocation.parse(config.values.get("state_url"), state_dir)
+        engines: list[Engine] = []
+        # a dry run's state changes are never kept (SQLite rolls back, other stores get an overlay)
+        state = stack.enter_context(open_state(location, scope, workers=options.workers, dry_run=options.dry_run,
+                                               on_lease_lost=lambda: [e.stop() for e in engines]))
         report = Report(connector.platform, stats, dry_run=options.dry_run)
         engine = Engine(connector, gateway, state, report, options, progress=progress)
+        engines.append(engine)
         if on_engine:
             on_engine(engine)
         log.info("%s %s: %s into Gateway shop %s%s", connector.title, source_shop,
@@ -151,9 +155,9 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
                                 per_second=max(1, config["rate_limit"] or 10))
         stack.callback(gateway.close)
-        stack.enter_context(ShopLock(state_file(state_dir, connector.platform, new_shop,
-                                                target.url if not target.embedded else SANDBOX,
-                                                target.shop_guid)))
+        scope = Scope(connector.platform, new_shop, SANDBOX if target.embedded else target.url, target.shop_guid)
+        location = StateLocation.parse(config.values.get("state_url"), state_dir)
+        stack.enter_context(open_state(location, scope))  # holds the shop's lock while it moves products
         for view in list(gateway.products_of_source(connector.platform, old_shop)):
             body = rekeyed(view, new_shop)
             if body is None:

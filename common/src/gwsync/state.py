@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from .errors import ConfigError, LockHeld
 
@@ -52,6 +54,7 @@ MIGRATIONS: tuple[str | Callable[[sqlite3.Connection], None], ...] = (
         attempts INTEGER NOT NULL DEFAULT 1, updated REAL);
     CREATE INDEX IF NOT EXISTS variant_tags_guid ON variant_tags(guid);
     CREATE INDEX IF NOT EXISTS items_live ON items(archived, guid);
+    CREATE INDEX IF NOT EXISTS items_guid ON items(guid);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -101,6 +104,7 @@ class StateStore(Protocol):
     def item(self, identity: str) -> ItemState | None: ...
     def items_of_product(self, product_id: str) -> list[ItemState]: ...
     def items_of_products(self, product_ids: Iterable[str]) -> dict[str, list[ItemState]]: ...
+    def item_by_guid(self, guid: str) -> ItemState | None: ...
     def live_items(self) -> Iterator[ItemState]: ...
     def count_live(self) -> int: ...
     def product_ids(self) -> frozenset[str]: ...
@@ -253,6 +257,11 @@ class SqliteState:
                 found[row[1]].append(_item(row))
         return found
 
+    def item_by_guid(self, guid: str) -> ItemState | None:
+        """The source item behind a Gateway product (step 2: where a Gateway sale goes)."""
+        rows = self._rows(f"SELECT {ITEM_COLUMNS} FROM items WHERE guid = ?", (guid,))
+        return _item(rows[0]) if rows else None
+
     def live_items(self) -> Iterator[ItemState]:
         rows = self._rows("SELECT identity, product_id, variant_id, guid, hash, NULL, archived "
                           "FROM items WHERE archived = 0 AND guid IS NOT NULL")
@@ -379,6 +388,26 @@ class SqliteState:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # -- for operators (`state show`, `state reset`) -------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        (live, archived), = self._rows("SELECT COALESCE(SUM(archived = 0 AND guid IS NOT NULL), 0), "
+                                       "COALESCE(SUM(archived), 0) FROM items")
+        return summary(live, archived, *(self._rows(f"SELECT count(*) FROM {table}")[0][0]
+                                         for table in ("intents", "image_keys", "variant_tags")),
+                       cursor=self.get_meta("cursor"))
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT started, finished, status, summary FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"started": _iso(s), "finished": _iso(f), "status": status, "summary": json.loads(summary)}
+                for s, f, status, summary in rows]
+
+    def reset(self) -> None:
+        """Forget everything (the Gateway stays the truth: the next run rebuilds from it)."""
+        with self._tx() as db:
+            for table in STATE_TABLES:
+                db.execute(f"DELETE FROM {table}")
+
     def close(self) -> None:
         with self._lock:
             if self.dry_run and self._db.in_transaction:
@@ -421,10 +450,190 @@ def _unreadable(exc: BaseException) -> bool:
     return any(marker in text for marker in ("not a database", "malformed", "integrity check", "corrupt"))
 
 
+STATE_TABLES = ("items", "intents", "image_keys", "image_blobs", "variant_tags", "meta", "retries")
+
+
+def summary(live: int, archived: int, intents: int, images: int, tags: int, cursor: str | None) -> dict[str, Any]:
+    """What an operator checks first about a shop's state, the same for every store."""
+    return {"live products": live, "archived products": archived, "interrupted creates": intents,
+            "hosted images": images, "variant tags": tags, "cursor": cursor}
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
 def _item(row: tuple) -> ItemState:
     identity, product_id, variant_id, guid, hash_, payload, archived = row[:7]
     return ItemState(identity, product_id, variant_id, guid, hash_,
                      json.loads(payload) if payload else None, bool(archived))
+
+
+class DryRunOverlay:
+    """A store that reads through to another and keeps its own changes in memory: a dry run
+    on a store that cannot roll back (PostgreSQL) plans with its bookkeeping, keeps nothing."""
+
+    def __init__(self, base: StateStore) -> None:
+        self.base = base
+        self.recovered_from = getattr(base, "recovered_from", None)
+        self._items: dict[str, ItemState] = {}
+        self._intents: dict[str, str] = {}
+        self._cleared: set[str] = set()
+        self._images: dict[str, str] = {}
+        self._blobs: dict[str, str] = {}
+        self._tags: dict[str, str] = {}
+        self._meta: dict[str, str] = {}
+        self._retries: dict[str, RetryEntry | None] = {}
+        self._lock = threading.RLock()
+
+    def item(self, identity: str) -> ItemState | None:
+        with self._lock:
+            if identity in self._items:
+                return self._items[identity]
+        return self.base.item(identity)
+
+    def items_of_product(self, product_id: str) -> list[ItemState]:
+        return self.items_of_products([product_id])[product_id]
+
+    def items_of_products(self, product_ids: Iterable[str]) -> dict[str, list[ItemState]]:
+        found = self.base.items_of_products(product_ids)
+        with self._lock:
+            for pid, items in found.items():
+                mine = {i.identity: i for i in self._items.values() if i.product_id == pid}
+                found[pid] = [mine.pop(i.identity, i) for i in items] + list(mine.values())
+        return found
+
+    def item_by_guid(self, guid: str) -> ItemState | None:
+        with self._lock:
+            for item in self._items.values():
+                if item.guid == guid:
+                    return item
+        return self.base.item_by_guid(guid)
+
+    def live_items(self) -> Iterator[ItemState]:
+        with self._lock:
+            mine = dict(self._items)
+        for item in self.base.live_items():
+            if item.identity not in mine:
+                yield item
+        yield from (i for i in mine.values() if not i.archived and i.guid)
+
+    def count_live(self) -> int:
+        return sum(1 for _ in self.live_items())
+
+    def product_ids(self) -> frozenset[str]:
+        with self._lock:
+            return self.base.product_ids() | {i.product_id for i in self._items.values()}
+
+    def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
+                  payload: dict | None, hash_: str | None, archived: bool = False) -> None:
+        with self._lock:
+            self._items[identity] = ItemState(identity, product_id, variant_id, guid, hash_, payload, archived)
+            self._intents.pop(identity, None)
+
+    def set_archived(self, identity: str, archived: bool) -> None:
+        item = self.item(identity)
+        if item is not None:
+            with self._lock:
+                self._items[identity] = ItemState(item.identity, item.product_id, item.variant_id, item.guid,
+                                                  item.hash, item.payload, archived)
+
+    def add_intents(self, entries: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            self._intents.update(entries)
+
+    def clear_intents(self, identities: Iterable[str]) -> None:
+        with self._lock:
+            for identity in identities:
+                self._intents.pop(identity, None)
+                self._cleared.add(identity)
+
+    def intents(self) -> list[tuple[str, str]]:
+        with self._lock:
+            base = [(i, p) for i, p in self.base.intents() if i not in self._cleared]
+            return base + [(i, p) for i, p in self._intents.items() if i not in dict(base)]
+
+    def image_by_key(self, cache_key: str) -> str | None:
+        with self._lock:
+            url = self._images.get(image_key(cache_key))
+        return url or self.base.image_by_key(cache_key)
+
+    def image_by_hash(self, sha256: str) -> str | None:
+        with self._lock:
+            url = self._blobs.get(sha256)
+        return url or self.base.image_by_hash(sha256)
+
+    def save_blob(self, sha256: str, url: str) -> None:
+        with self._lock:
+            self._blobs.setdefault(sha256, url)
+
+    def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
+        with self._lock:
+            self._images[image_key(cache_key)] = url
+            if sha256:
+                self._blobs[sha256] = url
+
+    def save_image_digest(self, key_digest: str, url: str) -> None:
+        with self._lock:
+            self._images.setdefault(key_digest, url)
+
+    def variant_tag(self, group_key: str) -> str | None:
+        with self._lock:
+            guid = self._tags.get(group_key)
+        return guid or self.base.variant_tag(group_key)
+
+    def variant_tag_group(self, guid: str) -> str | None:
+        with self._lock:
+            for group, tag in self._tags.items():
+                if tag == guid:
+                    return group
+        return self.base.variant_tag_group(guid)
+
+    def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
+        with self._lock:
+            self._tags[group_key] = guid
+
+    def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None:
+        with self._lock:
+            self._retries[product_id] = RetryEntry(product_id, kind, body, reason, 1)
+
+    def retries(self) -> list[RetryEntry]:
+        with self._lock:
+            mine = dict(self._retries)
+        base = [e for e in self.base.retries() if e.product_id not in mine]
+        return base + [e for e in mine.values() if e is not None]
+
+    def clear_retries(self, product_ids: Iterable[str]) -> None:
+        with self._lock:
+            for product_id in product_ids:
+                self._retries[product_id] = None
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            if key in self._meta:
+                return self._meta[key]
+        return self.base.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._meta[key] = value
+
+    def record_run(self, started: float, status: str, summary: dict) -> None:
+        pass  # a dry run is not a run of the shop
+
+    def close(self) -> None:
+        pass  # the base store belongs to whoever opened it
+
+
+def clean_shop_identity(shop: str) -> str:
+    """A source shop id without user info: `key@shop.example/x` -> `shop.example/x` (never a secret
+    in `data.source.shop`, the state, logs or reports)."""
+    text = shop.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    head, slash, tail = text.partition("/")
+    return head.rpartition("@")[2] + slash + tail
 
 
 def state_file(state_dir: Path, platform: str, source_shop: str, gateway_url: str, shop_guid: str) -> Path:

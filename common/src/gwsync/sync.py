@@ -43,7 +43,7 @@ from .models import Item, Present, Product, Seen, Skipped, SourceId, StockUpdate
 from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
-from .state import ItemState, StateStore, image_key
+from .state import ItemState, StateStore, clean_shop_identity, image_key
 from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
@@ -108,17 +108,6 @@ class _Batcher:
             ready, self.pending = self.pending, []
         if ready:
             self.send(ready)
-
-
-def clean_shop_identity(shop: str) -> str:
-    """A source shop id without user info: `key@shop.example/x` -> `shop.example/x` (never a secret
-    in `data.source.shop`, the state, logs or reports)."""
-    text = shop.strip()
-    if "://" in text:
-        parts = urlsplit(text)
-        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    head, slash, tail = text.partition("/")
-    return head.rpartition("@")[2] + slash + tail
 
 
 class Engine:
