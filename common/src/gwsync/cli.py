@@ -30,7 +30,7 @@ from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_OK, ConfigError, SyncErro
 from .logs import FORMATS, Output, setup_logging
 from .redact import redact
 from .report import Event, Report, RunInfo, events, report_document
-from .runner import run_import
+from .runner import run_import, run_migrate_source
 from .state_cli import state_group
 from .stock.cli import serve_group
 from .sync import Engine, Options
@@ -301,7 +301,23 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         if note:
             click.echo(note, err=True)
 
-    for command in (import_cmd, check_cmd, categories_cmd):
+    @group.command("migrate-source", epilog=epilog,
+                   help="Move the Gateway products of an old source shop id (the shop's address changed) "
+                   "to the current one, so the next import adopts them.")
+    @_common_options
+    @click.option("--from", "old_shop", required=True, metavar="OLD",
+                  help="The old source shop id, as the refusing import named it.")
+    def migrate_cmd(log_format: str, verbose: bool, quiet: bool, old_shop: str, **params: Any) -> None:
+        setup_logging(log_format, verbose, quiet)
+        output = Output(log_format, quiet)
+        try:
+            moved = run_migrate_source(connector_cls, _resolve(connector_cls, params), old_shop)
+        except (Exception, KeyboardInterrupt) as exc:
+            _fail(exc, output)
+        if not quiet:
+            click.echo(f"moved {moved} products from source shop {old_shop}; run import next")
+
+    for command in (import_cmd, check_cmd, categories_cmd, migrate_cmd):
         command.params.extend(_connector_options(connector_cls))
     resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
     all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731
