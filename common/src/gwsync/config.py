@@ -38,9 +38,11 @@ CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
                        "CSV mapping source category paths to Gateway category paths",
                        required=False, kind="path")
 RATE_LIMIT = Setting("rate_limit", "GATEWAY_RATE_LIMIT",
-                     "Gateway requests per second (gateway-api.md B12 assumes 10)",
-                     required=False, default="10", kind="int")
-GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP, RATE_LIMIT)
+                     "Optional hard ceiling on Gateway requests per second (default: none, the rate "
+                     "adapts to the Gateway's 429/503 answers)", required=False, kind="int")
+CONCURRENCY = Setting("concurrency", "GATEWAY_CONCURRENCY", "Gateway requests in flight at most",
+                      required=False, default="8", kind="int")
+GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP, RATE_LIMIT, CONCURRENCY)
 
 
 def default_state_dir() -> Path:

@@ -1,8 +1,9 @@
 """One way every connector and the Gateway client talk HTTP.
 
 Pooled requests sessions with explicit timeouts; urllib3 `Retry` for calls that
-are safe to repeat; a per-host token bucket; call counters per host and route;
-errors turned into one readable, redacted line.
+are safe to repeat; a per-host token bucket for platforms, or an adaptive rate
+(`gwsync.ratecontrol`) that every attempt, resends included, goes through; call
+counters per host and route; errors turned into one readable, redacted line.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +25,7 @@ from urllib3.util.retry import Retry
 
 from . import __version__
 from .errors import HttpError, Unreachable
+from .ratecontrol import OVERLOAD_STATUSES, AdaptiveRate, RateFigures
 from .redact import redact
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class CallStats:
     calls: Counter = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
+    rate: RateFigures | None = None  # the Gateway's adaptive rate, when this run has one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, host: str, route: str, attempts: int, throttled: int) -> None:
@@ -96,6 +100,14 @@ class CallStats:
     def total(self, host: str | None = None) -> int:
         return sum(c for (h, _), c in self.calls.items() if host in (None, h))
 
+    def rate_summary(self) -> dict[str, float | int] | None:
+        """The Gateway's adaptive rate as it ended: sends/s achieved, highest in flight, pauses."""
+        f = self.rate
+        if f is None:
+            return None
+        return {"achieved_per_second": round(f.achieved_rate(), 2), "max_in_flight": f.max_in_flight,
+                "overloads": f.overloads, "rate_cuts": f.cuts, "paused_seconds": round(f.paused_seconds, 1)}
+
     def per_route(self) -> dict[str, int]:
         return {f"{host} {route}": count for (host, route), count in sorted(self.calls.items())}
 
@@ -107,15 +119,55 @@ def route_of(method: str, url: str) -> str:
     return f"{method} {'/'.join(parts)}"
 
 
-def make_retry(methods: Iterable[str], total: int = 5, retry_after_max: int = 300) -> Retry:
-    return Retry(
+class PacedRetry(Retry):
+    """urllib3's Retry whose resends take their turn in the run's `AdaptiveRate`.
+
+    A 429/503 feeds the shared pause and the halving instead of a private sleep;
+    other retryable failures back off as usual, then wait for their turn too, so
+    no resend goes out unthrottled. With `resend_overload`, a 429/503 is resent
+    whatever the method (B12: "not processed", creates included).
+    """
+
+    pacer: AdaptiveRate | None = None
+    resend_overload: bool = False
+
+    def new(self, **kw: Any) -> PacedRetry:
+        retry = super().new(**kw)
+        retry.pacer, retry.resend_overload = self.pacer, self.resend_overload
+        return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if self.resend_overload and status_code in OVERLOAD_STATUSES and self.status != 0:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def sleep(self, response: Any = None) -> None:
+        if self.pacer is None:
+            super().sleep(response)
+            return
+        status = getattr(response, "status", None)
+        if status in OVERLOAD_STATUSES:
+            after = self.get_retry_after(response) if response is not None else None
+            self.pacer.overloaded(self.pacer.last_sent(), after if after is not None
+                                  else max(self.get_backoff_time(), 1.0))
+        else:
+            self._sleep_backoff()
+        self.pacer.send()
+
+
+def make_retry(methods: Iterable[str], total: int = 5, retry_after_max: int = 300, *,
+               pacer: AdaptiveRate | None = None, resend_overload: bool = False,
+               overload_only: bool = False) -> Retry:
+    """Every knob set. `overload_only`: nothing is retried but a 429/503 (which was not processed)."""
+    failures = 0 if overload_only else total
+    retry = PacedRetry(
         total=total,
-        connect=total,
-        read=total,
+        connect=failures,
+        read=failures,
         status=total,
         other=0,
         allowed_methods=frozenset(methods),
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=OVERLOAD_STATUSES if overload_only else RETRY_STATUSES,
         backoff_factor=0.5,
         backoff_jitter=0.3,
         backoff_max=30,
@@ -124,6 +176,8 @@ def make_retry(methods: Iterable[str], total: int = 5, retry_after_max: int = 30
         raise_on_status=False,
         raise_on_redirect=False,
     )
+    retry.pacer, retry.resend_overload = pacer, resend_overload
+    return retry
 
 
 def _session(retry: Retry, pool: int, headers: dict[str, str], auth: Any) -> requests.Session:
@@ -149,18 +203,27 @@ class HttpClient:
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  limiter: RateLimiter | None = None, retries: int = 5,
                  retry_after_max: int = 300, pool: int = 8,
-                 on_response: Callable[[requests.Response], None] | None = None) -> None:
+                 on_response: Callable[[requests.Response], None] | None = None,
+                 pacer: AdaptiveRate | None = None, resend_overload: bool = False) -> None:
+        """`pacer`: every attempt (resends too) waits for this adaptive rate and holds one of
+        its slots. `resend_overload`: a 429/503 means "not processed" (B12), so it is resent
+        whatever the method, a create included."""
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.service = service
         self.stats = stats or CallStats()
         self.timeout = timeout
         self.limiter = limiter
+        self.pacer = pacer
         self.on_response = on_response
         all_headers = {"User-Agent": f"gateway-sync/{__version__} {service}", **(headers or {})}
-        self._safe = _session(make_retry(SAFE_METHODS, retries, retry_after_max), pool, all_headers, auth)
-        self._read_post = _session(make_retry(SAFE_METHODS | {"POST"}, retries, retry_after_max),
+        paced = {"pacer": pacer, "resend_overload": resend_overload}
+        self._safe = _session(make_retry(SAFE_METHODS, retries, retry_after_max, **paced),
+                              pool, all_headers, auth)
+        self._read_post = _session(make_retry(SAFE_METHODS | {"POST"}, retries, retry_after_max, **paced),
                                    pool, all_headers, auth)
-        self._once = _session(make_retry(SAFE_METHODS, 0), pool, all_headers, auth)  # total=0: never again
+        once = (make_retry(SAFE_METHODS, retries, retry_after_max, overload_only=True, **paced)
+                if resend_overload else make_retry(SAFE_METHODS, 0))  # total=0: never again
+        self._once = _session(once, pool, all_headers, auth)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -192,12 +255,18 @@ class HttpClient:
         if self.limiter:
             self.limiter.acquire()
         host = urlsplit(url).netloc
-        try:
-            response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
-        except requests.RequestException as exc:
-            self.stats.record(host, route_of(method, url), 1, 0)
-            raise Unreachable(f"{self.service}: {method} {redact(_without_userinfo(url))} failed: "
-                              f"{_reason(exc)}") from None
+        with self.pacer.slot() if self.pacer else nullcontext():
+            if self.pacer:
+                self.pacer.send()
+            try:
+                response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+            except requests.RequestException as exc:
+                self.stats.record(host, route_of(method, url), 1, 0)
+                raise Unreachable(f"{self.service}: {method} {redact(_without_userinfo(url))} failed: "
+                                  f"{_reason(exc)}") from None
+            if self.pacer:
+                self.pacer.answer(response.status_code, self.pacer.last_sent(),
+                                  wait_seconds(response, default=1.0))
         attempts, throttled = _attempts(response)
         self.stats.record(host, route_of(method, url), attempts, throttled)
         if self.on_response:

@@ -107,7 +107,8 @@ class Report:
             "broken_images": [p.as_dict() for p in self.image_problems],
             "notes": [redact(n) for n in self.notes],
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
-                      "retries": self.stats.retries, "throttled": self.stats.throttled},
+                      "retries": self.stats.retries, "throttled": self.stats.throttled,
+                      "gateway_rate": self.stats.rate_summary()},
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }

@@ -21,6 +21,7 @@ from .connector import Connector
 from .gateway.auth import decode_signing_key, parse_shop_guid
 from .gateway.client import GatewayClient
 from .http import CallStats
+from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
 from .state import ShopLock, SqliteState, state_file
 from .sync import Engine, Options
@@ -94,7 +95,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         stack.callback(connector.close)
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
         stack.callback(gateway.close)
         path = state_file(state_dir, connector.platform, connector.shop, target.url if not target.embedded
                           else SANDBOX, target.shop_guid)
@@ -121,8 +123,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
-        log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
-                 stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
+        log.info("requests %d (retried %d, 429 answers %d), %.1f s paused on the Gateway's overload answers",
+                 stats.total(), stats.retries, stats.throttled, gateway.pacer.figures.paused_seconds)
         return report
 
 
