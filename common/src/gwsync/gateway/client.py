@@ -69,11 +69,11 @@ def split_batches(items: Sequence[dict], max_items: int = MAX_BATCH_ITEMS,
 class GatewayClient:
     def __init__(self, base_url: str, shop_guid: str, key: bytes, *, stats: CallStats | None = None,
                  per_second: float | None = None, concurrency: int = DEFAULT_CONCURRENCY,
-                 timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+                 timeout: tuple[float, float] = (10.0, 60.0), pacer: AdaptiveRate | None = None) -> None:
         self.shop = shop_guid
         self.tokens = TokenSource(shop_guid, key)
         # B12: adaptive rate, at most `concurrency` in flight, `per_second` only as a hard ceiling
-        self.pacer = AdaptiveRate(concurrency, ceiling=per_second)
+        self.pacer = pacer or AdaptiveRate(concurrency, ceiling=per_second)
         self.http = HttpClient(base_url, service="gateway", stats=stats, timeout=timeout, pool=concurrency,
                                pacer=self.pacer, resend_overload=True)
         self.http.stats.rate = self.pacer.figures
