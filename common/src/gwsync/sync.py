@@ -21,7 +21,7 @@ from .connector import Connector, ReadContext
 from .errors import AuthError, ConfigError, HttpError, SyncError
 from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
 from .gateway.payload import Sellable, build_item, item_from_view, payload_hash, sellables, source_of, with_stock
-from .images import BrokenImage, ImageService, uploaded_digest
+from .images import BrokenImage, ImagePrefetcher, ImageService, uploaded_digest
 from .models import Present, Product, Seen, Skipped, SourceId, StockUpdate
 from .redact import redact
 from .report import Report
@@ -93,6 +93,7 @@ class Engine:
         self.images = ImageService(state, gateway.upload_image, gateway.copy_public_image,
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run)
         self.batcher = _Batcher(self._send_creates, size=options.batch_size)
+        self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
         self._retired: dict[str, tuple[str, str]] = {}
@@ -120,6 +121,7 @@ class Engine:
             seen = self._consume(ctx)
         finally:  # what was read before a stop is still written (and recorded in state)
             self.batcher.flush()
+            self.prefetch.close()
         if self._fatal is not None:
             raise self._fatal
         if self._stop.is_set() and self.report.read_error is None:
@@ -154,6 +156,7 @@ class Engine:
                         products.add(item.product_id)
                     seen.add(item.product_id)
                     window.acquire()
+                    self.prefetch.submit(item)
                     future = pool.submit(self._handle, item)
                     futures.add(future)
                     future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
@@ -208,7 +211,7 @@ class Engine:
         if not priced:
             return
         tags = self._category_guids(product)
-        if product.variants:
+        if any(s.options for s in priced):  # not for a group of one live variant (a plain product)
             tags = tags + [self._variant_tag(product)]
         creates = [c for c in (self._sellable(s, tags) for s in priced) if c is not None]
         if creates:
