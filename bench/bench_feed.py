@@ -55,11 +55,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--rate-limit", type=float, default=0.0,
+                        help="the sandbox Gateway allows this many requests/s (429, Retry-After: 1); 0: no limit")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         feed = write_feed(Path(tmp), args.products)
         run_benchmark(FeedConnector, {"source": str(feed)}, title="feed (Google Merchant XML)",
-                      products=args.products, latency=args.latency, distinct_images=DISTINCT_IMAGES)
+                      products=args.products, latency=args.latency, distinct_images=DISTINCT_IMAGES,
+                      rate_limit=args.rate_limit)
 
 
 if __name__ == "__main__":

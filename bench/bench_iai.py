@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, rate_limited, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
@@ -32,6 +32,7 @@ def main() -> None:
             IdoSellFake.running(latency=args.latency) as fake:
         fake.seed(args.products)
         h = Harness(IaiConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        rate_limited(h, args.rate_limit)
         try:
             print(f"catalog: {args.products} IdoSell products ({fake.expected_items()} Gateway items), "
                   f"{len(fake.images)} images; IdoSell latency {args.latency * 1000:.0f} ms, "

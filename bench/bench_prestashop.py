@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, rate_limited, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
@@ -37,6 +37,7 @@ def main() -> None:
         shop = fake.shop
         images = sum(len(p["associations"]["images"]) for p in shop.products.values())
         h = Harness(PrestaShopConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        rate_limited(h, args.rate_limit)
         try:
             print(f"catalog: {args.products} PrestaShop products, {len(shop.combinations)} combinations "
                   f"({fake.expected_items()} Gateway items), {images} images; PrestaShop latency "

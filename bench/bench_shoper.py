@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, rate_limited, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
@@ -36,6 +36,7 @@ def main() -> None:
             ShoperFake.running(args.products, latency=args.latency, rate_limit=True,
                                bulk_per_request=args.bulk_per_request) as fake:
         h = Harness(ShoperConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        rate_limited(h, args.rate_limit)
         try:
             print(f"catalog: {args.products} products, {len(fake.shop.stocks)} stock rows "
                   f"({fake.expected_items()} Gateway items), {len(fake.shop.images)} images; "
