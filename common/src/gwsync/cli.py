@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import click
 from .config import GATEWAY_SETTINGS, Answers, Resolved, load_config_file, resolve
 from .connector import Connector
 from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, SyncError
+from .progress import RunProgress
 from .redact import RedactingFilter, redact
 from .report import Report
 from .runner import run_check, run_import
@@ -38,33 +38,6 @@ def setup_logging(log_format: str, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # retries are counted; the outcome is reported
-
-
-class Progress:
-    """On a terminal one updating line on stderr; elsewhere a log line every 10 seconds."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._last = time.monotonic()
-        self._lock = threading.Lock()
-
-    def __call__(self, report: Report) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last < (0.3 if self.tty else 10.0):
-                return
-            self._last = now
-        c = report.counts
-        line = (f"created {c['created']}, updated {c['updated']}, unchanged {c['unchanged']}, "
-                f"skipped {c['skipped']}, failed {c['failed']}")
-        if self.tty:
-            click.echo(f"\r{line}", err=True, nl=False)
-        else:
-            logging.getLogger("gwsync.progress").info(line)
-
-    def done(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
 
 
 def _connector_options(connector_cls: type[Connector]) -> list[click.Option]:
@@ -124,11 +97,16 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     def import_cmd(log_format: str, verbose: bool, dry_run: bool, full: bool,
                    report_file: Path | None, workers: int, **params: Any) -> None:
         setup_logging(log_format, verbose)
-        progress = Progress()
+        progress = RunProgress()
+
+        def on_engine(engine: Engine) -> None:
+            _stop_on_sigterm(engine)
+            progress.attach(engine)
+
         try:
             config = _resolve(connector_cls, params, dry_run=dry_run)
             report = run_import(connector_cls, config, dry_run=dry_run, full=full, workers=workers,
-                                progress=progress, on_engine=_stop_on_sigterm)
+                                progress=progress, on_engine=on_engine)
         except (Exception, KeyboardInterrupt) as exc:
             progress.done()
             _fail(exc if not isinstance(exc, KeyboardInterrupt) else SyncError("interrupted"))
