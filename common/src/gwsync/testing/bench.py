@@ -65,7 +65,7 @@ def gateway_figures(report: dict, h: Harness, gateway_calls: int) -> dict[str, A
     rate = report["calls"].get("gateway_rate") or {}
     throttled = report["calls"]["throttled"]
     row: dict[str, Any] = {
-        "http_429": throttled, "429_share": round(throttled / max(gateway_calls, 1), 4),
+        "gateway_429": throttled, "gateway_429_share": round(throttled / max(gateway_calls, 1), 4),
         "max_in_flight": rate.get("max_in_flight"), "achieved_per_s": rate.get("achieved_per_second"),
         "paused_s": rate.get("paused_seconds"),
     }
@@ -123,7 +123,7 @@ def _print(title: str, latency: float, f: dict[str, Any]) -> None:
         f"  Gateway calls        {f['gateway_calls']} ({f['gateway_calls'] / per:.3f} per product)",
         f"  images hosted        {f['images_hosted']}"
         + (f" for {f['distinct_images']} distinct images" if f["distinct_images"] is not None else ""),
-        f"  429s seen            {f['throttled']} ({f['429_share'] * 100:.2f} % of Gateway calls)",
+        f"  429s seen            {f['throttled']} ({f['gateway_429_share'] * 100:.2f} % of Gateway calls)",
         f"  most in flight       {f['max_in_flight']} Gateway requests",
         f"  achieved rate        {f['achieved_per_s']} Gateway API requests/s",
         *([f"  rate limit           {f['allowed_per_s']} req/s allowed, {f['admitted_per_s']} admitted/s: "
