@@ -60,6 +60,15 @@ def rate_limited(h: Harness, per_second: float) -> None:
         h.faults.update(rate_limit=per_second, retry_after=1)
 
 
+def exactly_once(h: Harness) -> dict[str, int]:
+    """Products of the shop on the sandbox, and source identities that exist more than once."""
+    rows = h.sandbox.store._query(
+        "SELECT json_extract(doc, '$.data.source.product_id') AS p, "
+        "json_extract(doc, '$.data.source.variant_id') AS v, count(*) AS n "
+        "FROM products WHERE owner = ? GROUP BY p, v", [h.shop_guid])
+    return {"gateway_products": sum(r["n"] for r in rows), "duplicates": sum(r["n"] - 1 for r in rows)}
+
+
 def gateway_figures(report: dict, h: Harness, gateway_calls: int) -> dict[str, Any]:
     """429s, highest in flight and achieved rate (the client's), utilisation (the sandbox's limit)."""
     rate = report["calls"].get("gateway_rate") or {}
@@ -70,10 +79,13 @@ def gateway_figures(report: dict, h: Harness, gateway_calls: int) -> dict[str, A
         "paused_s": rate.get("paused_seconds"),
     }
     settings = h.faults.settings()
-    if settings.rate_limit:
-        admitted = h.faults.rate_figures.achieved_rate()
-        row.update({"allowed_per_s": settings.rate_limit, "admitted_per_s": round(admitted, 2),
-                    "utilisation": round(admitted / settings.rate_limit, 3)})
+    limit = h.faults.rate_figures
+    if settings.rate_limit and limit.first is not None and limit.last is not None:
+        # what the bucket could have admitted over the import: its rate, plus the burst it starts with
+        burst = settings.rate_limit_burst or round(settings.rate_limit)
+        could = settings.rate_limit * (limit.last - limit.first) + burst
+        row.update({"allowed_per_s": settings.rate_limit, "admitted_per_s": round(limit.achieved_rate(), 2),
+                    "utilisation": round(limit.admitted / could, 3)})
     return row
 
 
@@ -90,6 +102,7 @@ def run_benchmark(connector_cls: type[Connector], config: Mapping[str, Any], *, 
         limits = gateway_figures(first, h, _calls(first, gateway))
         h.faults.update()  # the re-run's own figures
         again, again_seconds, _ = import_once(h, module, Path(tmp) / "again.json", extra_env or {})
+        once = exactly_once(h)
     items = first["counts"]["created"] + first["counts"]["unchanged"]
     figures = {
         "products": products, "gateway_items": items, "seconds": round(seconds, 1),
@@ -100,7 +113,7 @@ def run_benchmark(connector_cls: type[Connector], config: Mapping[str, Any], *, 
         "rerun_writes": sum(again["counts"][k] for k in ("created", "updated", "archived")),
         "rerun_platform_calls": _calls(again, gateway, platform=True),
         "rerun_gateway_calls": _calls(again, gateway),
-        "rerun_seconds": round(again_seconds, 1), **limits,
+        "rerun_seconds": round(again_seconds, 1), **limits, **once,
     }
     _print(title, latency, figures)
     return figures
@@ -129,6 +142,7 @@ def _print(title: str, latency: float, f: dict[str, Any]) -> None:
         *([f"  rate limit           {f['allowed_per_s']} req/s allowed, {f['admitted_per_s']} admitted/s: "
            f"utilisation {f['utilisation'] * 100:.1f} %"] if "utilisation" in f else []),
         f"  failed items         {f['failed']}",
+        f"  on the Gateway       {f['gateway_products']} products, {f['duplicates']} duplicates",
         f"  peak RSS             {f['peak_rss_mb']} MB",
         f"  re-run               {f['rerun_writes']} writes, {f['rerun_platform_calls']} platform calls, "
         f"{f['rerun_gateway_calls']} Gateway calls, {f['rerun_seconds']} s",
@@ -186,6 +200,7 @@ def measured_run(h: Harness, label: str, platform_url: str, products: int,
         "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
         "writes": sum(report["counts"][k] for k in ("created", "updated", "archived")),
         "complete": report["complete"], "peak_rss_mb": round(rss, 1), **gateway_figures(report, h, gateway),
+        **exactly_once(h),
     }
 
 
