@@ -200,8 +200,15 @@ def measured_run(h: Harness, label: str, platform_url: str, products: int,
         "gateway_calls": gateway, "gateway_per_product": round(gateway / products, 3),
         "writes": sum(report["counts"][k] for k in ("created", "updated", "archived")),
         "complete": report["complete"], "peak_rss_mb": round(rss, 1), **gateway_figures(report, h, gateway),
-        **exactly_once(h),
+        "items_per_create_call": items_per_create(report), **exactly_once(h),
     }
+
+
+def items_per_create(report: dict) -> float | None:
+    """How full the E1 batches were (100 at most)."""
+    calls = sum(n for route, n in report["calls"]["per_route"].items()
+                if route.endswith("POST /dashboard/webshops/{id}/products"))
+    return round(report["counts"]["created"] / calls, 1) if calls else None
 
 
 def counts(values: Mapping[str, int]) -> dict[str, int]:
