@@ -229,7 +229,7 @@ class ImagePrefetcher:
     the products read ahead (the engine bounds those).
     """
 
-    def __init__(self, service: ImageService, platform: str, shop: str, workers: int = 8) -> None:
+    def __init__(self, service: ImageService, platform: str, shop: str, workers: int = 16) -> None:
         self.service, self.platform, self.shop = service, platform, shop
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gwsync-images")
 

@@ -23,6 +23,7 @@ curve spends most of it near the limit while keeping overloads rare.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -30,6 +31,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 OVERLOAD_STATUSES = frozenset({429, 503})
 DEFAULT_CONCURRENCY = 8
@@ -181,6 +184,7 @@ class AdaptiveRate:
             self._last_cut = until  # the cut counts from the end of the pause
             self._next_send = max(self._next_send, until)
             self.figures.cuts += 1
+        log.debug("overload: pause %.1f s, sending %.1f/s, rate cut to %.1f/s", pause, sending, self.rate)
 
     def _grow(self) -> None:
         with self._lock:
