@@ -262,3 +262,16 @@ def test_a_ceiling_below_the_gateways_limit_never_meets_a_429(gateway, shop, clo
         sent.append(pacer.last_sent())
     assert stats.throttled == 0 and gateway.faults.rate_figures.refused == 0
     assert (sent[-1] - sent[0]) == pytest.approx(49 / 8)
+
+
+def test_a_streamed_answer_holds_its_place_until_it_is_closed(gateway, shop, clock):
+    pacer = limiter(clock, concurrency=2)
+    http = HttpClient(gateway.url, service="platform", stats=CallStats(), pacer=pacer, headers=shop.headers)
+    response = http.get(TAGS, stream=True)
+    assert pacer.in_flight == 1  # the body is still to be read: part of the transfer
+    with response:
+        assert response.json() is not None
+    response.close()
+    assert pacer.in_flight == 0
+    http.get(TAGS)
+    assert pacer.in_flight == 0

@@ -8,13 +8,13 @@ counters per host and route; errors turned into one readable, redacted line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -255,23 +255,42 @@ class HttpClient:
         if self.limiter:
             self.limiter.acquire()
         host = urlsplit(url).netloc
-        with self.pacer.slot() if self.pacer else nullcontext():
-            if self.pacer:
-                self.pacer.send()
-            try:
-                response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
-            except requests.RequestException as exc:
-                self.stats.record(host, route_of(method, url), 1, 0)
-                raise Unreachable(f"{self.service}: {method} {redact(_without_userinfo(url))} failed: "
-                                  f"{_reason(exc)}") from None
-            if self.pacer:
-                self.pacer.answer(response.status_code, self.pacer.last_sent(),
-                                  wait_seconds(response, default=1.0))
+        response = self._send(session, method, url, timeout or self.timeout, host, **kwargs)
         attempts, throttled = _attempts(response)
         self.stats.record(host, route_of(method, url), attempts, throttled)
         if self.on_response:
             self.on_response(response)
         return response
+
+    def _send(self, session: requests.Session, method: str, url: str, timeout: tuple[float, float],
+              host: str, **kwargs: Any) -> requests.Response:
+        """The request with its resends, holding a place of the pacer until the answer is in
+        (for a streamed answer, until the caller closes it: the body is part of the transfer)."""
+        pacer = self.pacer
+        if pacer is None:
+            return self._unpaced(session, method, url, timeout, host, **kwargs)
+        pacer.take_slot()
+        try:
+            pacer.send()
+            response = self._unpaced(session, method, url, timeout, host, **kwargs)
+            pacer.answer(response.status_code, pacer.last_sent(), wait_seconds(response, default=1.0))
+        except BaseException:
+            pacer.release_slot()
+            raise
+        if kwargs.get("stream"):
+            _release_on_close(response, pacer.release_slot)
+        else:
+            pacer.release_slot()
+        return response
+
+    def _unpaced(self, session: requests.Session, method: str, url: str, timeout: tuple[float, float],
+                 host: str, **kwargs: Any) -> requests.Response:
+        try:
+            return session.request(method, url, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            self.stats.record(host, route_of(method, url), 1, 0)
+            raise Unreachable(f"{self.service}: {method} {redact(_without_userinfo(url))} failed: "
+                              f"{_reason(exc)}") from None
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -288,6 +307,21 @@ class HttpClient:
     def close(self) -> None:
         for session in (self._safe, self._read_post, self._once):
             session.close()
+
+
+def _release_on_close(response: requests.Response, release: Callable[[], None]) -> None:
+    """Call `release` once, when the streamed response is closed (`with response:` does)."""
+    close = response.close
+    held = [release]
+
+    def close_and_release() -> None:
+        try:
+            close()
+        finally:
+            with contextlib.suppress(IndexError):  # list.pop is atomic: a second close releases nothing
+                held.pop()()
+
+    response.close = close_and_release  # type: ignore[method-assign]
 
 
 def _without_userinfo(url: str) -> str:

@@ -97,16 +97,22 @@ class AdaptiveRate:
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one of the `concurrency` places for a request and all its resends."""
+        self.take_slot()
+        try:
+            yield
+        finally:
+            self.release_slot()
+
+    def take_slot(self) -> None:
         self._slots.acquire()
         with self._lock:
             self._in_flight += 1
             self.figures.max_in_flight = max(self.figures.max_in_flight, self._in_flight)
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-            self._slots.release()
+
+    def release_slot(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        self._slots.release()
 
     # -- pacing -------------------------------------------------------------------------
 
