@@ -275,3 +275,16 @@ def test_a_streamed_answer_holds_its_place_until_it_is_closed(gateway, shop, clo
     assert pacer.in_flight == 0
     http.get(TAGS)
     assert pacer.in_flight == 0
+
+
+def test_urllib3s_own_retries_take_their_turn_in_the_limiter(gateway, shop, clock):
+    pacer = limiter(clock, ceiling=2)
+    stats = CallStats()
+    http = HttpClient(gateway.url, service="gateway", stats=stats, pacer=pacer, resend_overload=True,
+                      headers=shop.headers)
+    gateway.faults.configure(fail_next=1, error_status=500)
+    first = pacer.send()  # another caller's turn, just taken
+    assert http.get(TAGS).status_code == 200
+    assert stats.retries == 1 and pacer.figures.sends == 3  # the retry was paced like any call
+    assert pacer.last_sent() == pytest.approx(first + 2 * 0.5)  # two turns at 2 a second
+    assert pacer.figures.cuts == 0  # a 500 is no overload
