@@ -123,8 +123,10 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
-        log.info("requests %d (retried %d, 429 answers %d), %.1f s paused on the Gateway's overload answers",
-                 stats.total(), stats.retries, stats.throttled, gateway.pacer.figures.paused_seconds)
+        rate = gateway.pacer.figures
+        log.info("requests %d (retried %d, 429 answers %d); Gateway: %.1f requests/s, at most %d in flight, "
+                 "%.1f s paused on overload answers", stats.total(), stats.retries, stats.throttled,
+                 rate.achieved_rate(), rate.max_in_flight, rate.paused_seconds)
         return report
 
 
