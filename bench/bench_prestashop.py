@@ -1,12 +1,17 @@
 """Benchmark: the PrestaShop connector against the fake webservice and the sandbox Gateway.
 
-    .venv/bin/python bench/bench_prestashop.py [--products 2000] [--latency 0.02]
+    .venv/bin/python bench/bench_prestashop.py [--products 2000] [--latency 0.02] [--rate-limit 25]
 
 A generated shop (40 % of products with 2-6 combinations, 1-4 images each) behind the given
 latency. Prints, per run, wall time, PrestaShop and Gateway calls (total and per product),
 image downloads, writes and peak RSS: a full import, an immediate re-run, a run after one
 price change, one stock change, one new and one removed product, and another re-run.
 Not a test.
+
+Every import runs as its own process; the row also has its peak RSS, Gateway 429s, the most
+Gateway requests in flight, the achieved Gateway rate and a check for identities stored twice.
+`--rate-limit 25`: the sandbox allows 25 requests/s (429, Retry-After: 1) and the row adds
+the utilisation of that limit.
 """
 
 from __future__ import annotations
