@@ -133,3 +133,14 @@ def test_the_prefetcher_hosts_ahead_and_a_broken_image_is_fetched_once(tmp_path)
         service.close()
     assert host.hits == {"/img/a.png": 1, "/nope.png": 1}
     state.close()
+
+
+def test_creates_fill_calls_of_100_items_across_products(gw):
+    def big(pid: str) -> Product:
+        variants = [Variant(variant_id=f"{pid}-{n}", options={"Size": str(n)}, stock=1) for n in range(15)]
+        return Product(product_id=pid, name=f"Boots {pid}", price=Decimal("80.00"), vat=23, variants=tuple(variants))
+
+    report = run(gw, [big(str(n)) for n in range(7)])
+    calls = gw.sandbox.store.journal("create_products")
+    assert report.counts["created"] == 105 and len(gw.products()) == 105
+    assert sorted(len(c["body"]["products"]) for c in calls) == [5, 100]
