@@ -254,7 +254,7 @@ class HttpClient:
             session = self._read_post if idempotent else self._once
         if self.limiter:
             self.limiter.acquire()
-        host = urlsplit(url).netloc
+        host = urlsplit(url).netloc.rpartition("@")[2]  # counters and reports never show user info
         response = self._send(session, method, url, timeout or self.timeout, host, **kwargs)
         attempts, throttled = _attempts(response)
         self.stats.record(host, route_of(method, url), attempts, throttled)

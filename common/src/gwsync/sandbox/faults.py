@@ -1,4 +1,5 @@
-"""Fault injection for the sandbox: latency, 429, 5xx, responses lost after commit, a rate limit.
+"""Fault injection for the sandbox: latency, 429, 5xx, responses lost after commit, index lag,
+a rate limit.
 
 Counts ("the next N requests") are deterministic and preferred in tests;
 rates draw from a seeded RNG so a run can be repeated. `fail_paths` (a
@@ -36,8 +37,10 @@ class FaultSettings:
     throttle_next: int = 0  # the next N matching requests answered 429
     retry_after: int = 1  # Retry-After seconds sent with a 429
     drop_rate: float = 0.0  # fraction of successful writes whose answer is lost after commit
-    drop_next: int = 0  # the next N successful writes (E1, PUT) whose answer is lost
+    drop_next: int = 0  # the next N successful writes whose answer is lost
+    drop_first: bool = False  # the first successful write of each route loses its answer
     drop_mode: str = "reset"  # "reset": the connection breaks; "504": a Gateway Timeout
+    index_lag_ms: int = 0  # E4 sees a write only this many milliseconds after it committed (B16)
     fail_paths: str | None = None  # regex; when set, only matching paths get faults
     seed: int | None = None
     rate_limit: float = 0.0  # requests per second allowed (0: no limit); beyond it 429 + Retry-After
@@ -77,7 +80,8 @@ class Faults:
         self._settings = FaultSettings()
         self._rng = random.Random()
         self._pattern: re.Pattern[str] | None = None
-        self._clock = clock
+        self._dropped_routes: set[str] = set()
+        self.clock = clock  # the index lag's and the rate limit's clock; tests share theirs
         self._tokens = 0.0
         self._filled_at = clock()
         self.rate_figures = RateLimitFigures()
@@ -90,7 +94,8 @@ class Faults:
             self._settings = new
             self._rng = random.Random(new.seed)
             self._pattern = re.compile(new.fail_paths) if new.fail_paths else None
-            self._tokens, self._filled_at = float(self._burst()), self._clock()  # a full bucket
+            self._dropped_routes = set()
+            self._tokens, self._filled_at = float(self._burst()), self.clock()  # a full bucket
             self.rate_figures = RateLimitFigures()
             return FaultSettings(**asdict(new))
 
@@ -127,14 +132,22 @@ class Faults:
                 return Injection("error", s.error_status, {})
             return None
 
-    def drop_after_commit(self, path: str) -> str | None:
+    def drop_after_commit(self, path: str, route: str = "") -> str | None:
         """The drop mode when this committed write's answer must be lost, else None."""
         with self._lock:
             if not self._applies(path):
                 return None
-            if self._take("drop_next") or self._draw(self._settings.drop_rate):
+            first = self._settings.drop_first and route not in self._dropped_routes
+            if first:
+                self._dropped_routes.add(route)
+            if first or self._take("drop_next") or self._draw(self._settings.drop_rate):
                 return self._settings.drop_mode
             return None
+
+    def index_lag(self) -> float:
+        """Seconds a write stays invisible to E4 (B16)."""
+        with self._lock:
+            return self._settings.index_lag_ms / 1000.0
 
     def _burst(self) -> int:
         s = self._settings
@@ -145,7 +158,7 @@ class Faults:
         s = self._settings
         if s.rate_limit <= 0 or path.startswith(UNLIMITED_PREFIXES):
             return True
-        now = self._clock()
+        now = self.clock()
         self._tokens = min(self._burst(), self._tokens + (now - self._filled_at) * s.rate_limit)
         self._filled_at = now
         figures = self.rate_figures
@@ -179,13 +192,16 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
         value = settings.get(name, 0.0)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number from 0 to 1")
-    for name in ("fail_next", "throttle_next", "drop_next", "retry_after", "rate_limit_burst"):
+    for name in ("fail_next", "throttle_next", "drop_next", "retry_after", "index_lag_ms",
+                 "rate_limit_burst"):
         value = settings.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer")
-    limit = settings.get("rate_limit", 0.0)
-    if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit < 0:
+    rate = settings.get("rate_limit", 0.0)
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate < 0:
         raise ValueError("rate_limit must be a non-negative number of requests per second")
+    if not isinstance(settings.get("drop_first", False), bool):
+        raise ValueError("drop_first must be true or false")
     latency = settings.get("latency", 0.0)
     if not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0:
         raise ValueError("latency must be a non-negative number of seconds")
