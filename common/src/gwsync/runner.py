@@ -174,23 +174,3 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
         log.info("%d products moved from source shop %s to %s", moved, old_shop, new_shop)
     return moved
 
-
-def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
-    """Both sides' credentials, and what each side shows us."""
-    stats = CallStats()
-    state_dir = config["state_dir"] or default_state_dir()
-    connector = connector_cls(config.values, stats)
-    lines = []
-    try:
-        lines.append(f"{connector_cls.title}: {connector.check()}")
-        with gateway_target(config, state_dir) as target:
-            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
-            try:
-                count = gateway.count_products()
-            finally:
-                gateway.close()
-            where = "embedded sandbox" if target.embedded else target.url
-            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
-    finally:
-        connector.close()
-    return lines

@@ -32,9 +32,21 @@ log = logging.getLogger(__name__)
 FORMAT_TITLES = {"google": "Google Merchant XML", "csv": "CSV"}
 
 
+_warned: set[str] = set()
+
+
+def _warn_path_identity(identity: str) -> None:
+    """Once per process: a moved file would look like a new catalog (products created again)."""
+    if identity not in _warned:
+        _warned.add(identity)
+        log.warning("FEED_SHOP_ID is not set, so this feed's identity is its path (%s); moving the file "
+                    "would make it a new catalog. Set FEED_SHOP_ID to a stable name.", identity)
+
+
 class FeedConnector(Connector):
     platform = "feed"
     title = "Product feed"
+    summary = "Import a product feed (Google Merchant XML or CSV) into the Gateway."
     settings = SETTINGS
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None,
@@ -48,6 +60,8 @@ class FeedConnector(Connector):
         private = self.location.remote and self.feed.username is not None
         self.mapping = MappingContext(images=self.location.resolver(private), vat=self.feed.vat,
                                       default_stock=self.feed.default_stock, clock=clock)
+        if not self.feed.shop_id and not self.location.remote:
+            _warn_path_identity(self.location.default_shop())
 
     def _make_client(self) -> HttpClient:
         auth = (self.feed.username, self.feed.password or "") if self.feed.username else None

@@ -98,7 +98,7 @@ class PrestaShopConnector(Connector):
                 kind="int"),
         Setting("key_in_url", "PRESTASHOP_KEY_IN_URL",
                 "yes = send the key as ?ws_key= (only for hosts that drop the Authorization header)",
-                required=False, default="no"),
+                required=False, default="no", kind="bool"),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
