@@ -9,7 +9,7 @@ import pytest
 
 from gwsync.connector import ReadContext
 from gwsync.errors import ConfigError
-from gwsync.kit import ChangeCursor, shop_identity
+from gwsync.kit import ChangeCursor, cursor_text, shop_identity
 
 WARSAW = "Europe/Warsaw"
 
@@ -149,3 +149,9 @@ def test_shop_identity() -> None:
     assert shop_identity("https://shop.example", qualifier="shop2") == "shop.example#shop2"
     with pytest.raises(ConfigError, match="PRESTASHOP_URL"):
         shop_identity("shop.example", setting="PRESTASHOP_URL")
+
+
+def test_cursor_text_builds_a_window_in_the_shop_zone() -> None:
+    text = cursor_text(datetime(2026, 3, 2, 10, 14, 55), tz=WARSAW)
+    run = cursor_for(text, now=datetime.now(UTC), tz=WARSAW)
+    assert not run.full and run.since_text() == "2026-03-02 10:14:55"

@@ -194,3 +194,13 @@ def test_whole_table_checks_the_total() -> None:
     with pytest.raises(PagingError, match="says 3 rows but holds 2"):
         ids(WholeTable(lambda: Page(rows=[{"id": 1}, {"id": 2}], total=3), what="t"))
     assert ids(WholeTable(lambda: None, what="t")) == []
+
+
+def test_an_empty_page_while_the_count_stays_is_refused_after_one_look_back() -> None:
+    def fetch(n: int, size: int) -> Page | None:
+        return Page(rows=[{"id": 1}, {"id": 2}], total=9) if n == 1 else None
+
+    pager = PageNumberPaginator(fetch, size=2, what="t", key=by_id)
+    with pytest.raises(PagingError, match="empty although the listing still counts 9"):
+        ids(pager)
+    assert pager.calls == 3

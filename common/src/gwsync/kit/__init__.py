@@ -4,7 +4,7 @@ A connector is its settings, a client that fetches one page of a listing, pure
 mapping functions, and these pieces; see docs/writing-a-connector.md.
 """
 
-from .cursor import DAILY, ChangeCursor
+from .cursor import DAILY, ChangeCursor, cursor_text
 from .identity import shop_identity
 from .pagination import (
     CursorPaginator,
@@ -19,6 +19,6 @@ from .pagination import (
 )
 
 __all__ = [
-    "DAILY", "ChangeCursor", "CursorPaginator", "KeysetPaginator", "OffsetPaginator", "Page",
+    "DAILY", "ChangeCursor", "cursor_text", "CursorPaginator", "KeysetPaginator", "OffsetPaginator", "Page",
     "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "rows", "shop_identity",
 ]

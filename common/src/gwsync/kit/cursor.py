@@ -226,3 +226,14 @@ def _instant(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def cursor_text(since: datetime, *, full_at: datetime | None = None, tz: str | tzinfo = "UTC",
+                meta: Mapping[str, Any] | None = None) -> str:
+    """A stored cursor whose window starts at `since` (naive: in `tz`); for tests and migrations."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=_zone(tz))
+    full_at = full_at or datetime.now(UTC)
+    return json.dumps({"v": VERSION, "since": since.astimezone(UTC).isoformat(),
+                       "full_at": full_at.astimezone(UTC).isoformat(), "seen": {}, "meta": dict(meta or {})},
+                      separators=(",", ":"), sort_keys=True)

@@ -133,15 +133,21 @@ class _PositionPaginator(Paginator[Row]):
         raise NotImplementedError
 
     def _pages(self) -> Iterator[Sequence[Row]]:
-        index, total, previous = 0, None, None
+        index, total, previous, emptied = 0, None, None, None
         while True:
             page = self._fetch_at(index, self.size)
             size = page.size or self.size
+            if emptied is not None and page.total is not None and page.total >= emptied:
+                raise PagingError(f"{self.what}: a page came back empty although the listing still "
+                                  f"counts {page.total} rows; the read would be incomplete")
+            emptied = None
             expected = total is not None and index * size < total
             if expected and (page.total is not None and page.total < total or not page.rows):
                 # rows before the read position went away: the rest moved onto pages already read
                 deleted = total - page.total if page.total is not None else total - index * size
                 index = self._rewind(index, deleted, size)
+                if not page.rows and page.total is None:
+                    emptied = total  # the count must have dropped when the listing is read again
                 total, previous = page.total, None
                 continue
             if page.total is not None:
