@@ -2,41 +2,46 @@
 
 One run reads, all through `POST /webapi/rest/bulk` (25 pages per HTTP call):
 the lookups (languages, taxes, options, option values, categories,
-categories-tree), every page of `product-stocks` (variants and stock,
-re-read on every run because stock changes do not move a product's `edit_date`),
-`product-images`, and `products` (all of them, or on an incremental run only
-those with `edit_date` at or after the cursor minus `LOOKBACK`; see `CursorTracker`).
-Products not re-read are accounted for from their stock rows as `StockUpdate`s,
-so nothing is archived by mistake and stock still follows the shop.
+categories-tree), the running special offers (`price = current`), every page of
+`product-stocks` (variants and stock, re-read on every run because stock changes
+and promotions do not move a product's `edit_date`), `product-images`, and
+`products` (all of them, or on an incremental run only those with `edit_date` in
+the kit's change window). Products not re-read are accounted for from their stock
+rows as `StockUpdate`s, so nothing is archived by mistake and stock and promotion
+prices still follow the shop.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.models import Item
+from gwsync.images import BrokenImage, read_limited, sniff
+from gwsync.kit import DAILY, ChangeCursor, Page, shop_identity
+from gwsync.models import Item, Present
 
 from . import mapping
-from .client import API_PATH, BULK_MAX, ShoperClient, watch_bucket
-from .pagination import PAGE_SIZE, Listing, Page
+from .client import API_PATH, BULK_MAX, PAGE_SIZE, Listing, ShoperClient, watch_bucket
 
 log = logging.getLogger(__name__)
 
 RATE_PER_SECOND = 2.0  # Shoper's default leak rate (X-Shop-Api-Bandwidth)
 RATE_BURST = 8  # below the default bucket size of 10 (X-Shop-Api-Limit)
-# The incremental window starts this much before the cursor: `edit_date` is naive shop-local
-# time, and when the clocks go back in autumn an hour of timestamps repeats.
-LOOKBACK = timedelta(minutes=65)
+# Declared facts for the kit's cursor: `edit_date` is naive shop-local time (Europe/Warsaw:
+# the kit moves the window back when the clocks go back in autumn); the margin covers saves
+# in progress and the one-second granularity; a full read at least daily.
+TIME_ZONE = "Europe/Warsaw"
+MARGIN = timedelta(minutes=2)
+FULL_EVERY = DAILY
 IMAGE_FILTER_CHUNK = 200  # product ids per `product_id in [...]` filter
 IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image table instead
 
@@ -52,6 +57,8 @@ class ShoperConnector(Connector):
                 secret=True, credential=True),
         Setting("language", "SHOPER_LANGUAGE", "Locale of names and option values, e.g. pl_PL",
                 required=False, default=mapping.DEFAULT_LANGUAGE),
+        Setting("price", "SHOPER_PRICE", "current (what a customer pays now, promotions included) or regular",
+                required=False, default="current"),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -61,6 +68,9 @@ class ShoperConnector(Connector):
             if self.base_url.lower().endswith(suffix):  # tolerate a pasted API address
                 self.base_url = self.base_url[: -len(suffix)]
         self.language = str(self.config.get("language") or mapping.DEFAULT_LANGUAGE).strip()
+        self.price_mode = str(self.config.get("price") or "current").strip().lower()
+        if self.price_mode not in mapping.PRICE_MODES:
+            raise ConfigError(f"SHOPER_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
         self.limiter = RateLimiter(RATE_PER_SECOND, RATE_BURST)
         http = self.http(f"{self.base_url}/{API_PATH}", limiter=self.limiter,
                          on_response=watch_bucket(self.limiter))
@@ -68,8 +78,7 @@ class ShoperConnector(Connector):
 
     @property
     def shop(self) -> str:
-        parts = urlsplit(self.base_url)
-        return (parts.netloc.lower() + parts.path.rstrip("/")) or self.base_url
+        return shop_identity(self.base_url, setting="SHOPER_URL")
 
     def close(self) -> None:
         self.client.http.close()
@@ -101,64 +110,103 @@ class ShoperConnector(Connector):
     # -- read -----------------------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        since = None
-        if not ctx.full and ctx.cursor:
-            since = mapping.edit_date_minus(ctx.cursor, LOOKBACK)
-        product_filter = {"edit_date": {">=": since}} if since else None
-
-        products = Listing("products", "products",
-                           {"order": "product_id ASC", **({"filters": product_filter} if product_filter else {})},
+        cursor = ChangeCursor(ctx, margin=MARGIN, tz=TIME_ZONE, full_every=FULL_EVERY, what="Shoper")
+        since = cursor.since_text()
+        product_filter = {"filters": {"edit_date": {">=": since}}} if since else {}
+        products = Listing("products", "products", {"order": "product_id ASC", **product_filter},
                            id_field="product_id")
         stocks = Listing("stocks", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")
         images = Listing("images", "product-images", {"order": "gfx_id ASC"}, id_field="gfx_id")
+        offers = Listing("offers", "specialoffers", {"order": "promo_id ASC"}, id_field="promo_id")
         lookups = [Listing("taxes", "taxes", id_field="tax_id"),
                    Listing("options", "options", id_field="option_id"),
                    Listing("values", "option-values", id_field="ovalue_id"),
                    Listing("categories", "categories", id_field="category_id"),
                    Listing("languages", "languages")]
-        listings = [*lookups, products, stocks] + ([images] if since is None else [])
+        listings = [*lookups, products, stocks] + ([images] if since is None else []) + (
+            [offers] if self.price_mode == "current" else [])
 
-        first, extra = self.client.first_pages(listings, {"tree": ("categories-tree", {})})
+        first, extra = self.client.first_pages(listings, {"tree": ("categories-tree", {})}, optional=["offers"])
         rows = {lst.name: list(self.client.iter_rows(lst, first[lst.name])) for lst in lookups}
         self._check_language(rows["languages"])
         lookup = mapping.build_lookups(
             self.base_url, self.language, taxes=rows["taxes"], options=rows["options"],
-            option_values=rows["values"], categories=rows["categories"], tree=extra["tree"])
+            option_values=rows["values"], categories=rows["categories"], tree=extra["tree"],
+            price_mode=self.price_mode, offers=self._offers(offers, first, ctx))
 
         stock_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in self.client.iter_rows(stocks, first["stocks"]):
             stock_rows[str(row.get("product_id"))].append(_compact_stock(row))
         image_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        whole_image_table = since is None or first["products"].count > IMAGE_FILTER_MAX
+        whole_image_table = since is None or (first["products"].total or 0) > IMAGE_FILTER_MAX
         if whole_image_table:
             for row in self.client.iter_rows(images, first.get("images")):
                 image_rows[str(row.get("product_id"))].append(_compact_image(row))
 
         yielded: set[str] = set()
-        cursor = CursorTracker(ctx.cursor if since else None)
         for page_rows in self._product_batches(products, first["products"]):
             if not whole_image_table:
                 image_rows = self._images_for([str(p.get("product_id")) for p in page_rows])
             for record in page_rows:
                 product_id = str(record.get("product_id"))
                 yielded.add(product_id)
-                cursor.saw(record.get("edit_date"))
+                cursor.saw(product_id, record.get("edit_date"))
                 yield from mapping.map_product(record, stock_rows.get(product_id, ()),
                                                image_rows.get(product_id, ()), lookup)
 
         # Products not re-read (unchanged since the cursor, or shifted between pages by a
         # concurrent delete) still exist: their stock rows say so and carry stock and price.
+        present: list[str] = []
         for product_id, rows_ in stock_rows.items():
             if product_id not in yielded:
-                yield from mapping.stock_updates(product_id, rows_)
+                updates = mapping.stock_updates(product_id, rows_, lookup)
+                yield from updates
+                if not updates:
+                    present.append(product_id)
+        if present:
+            yield Present(product_ids=tuple(present))
 
-        if ctx.full or since is None:
+        if cursor.full:
             ctx.notes.append(f"read {len(yielded)} products and {sum(map(len, stock_rows.values()))} "
                              "stock rows")
         else:
             ctx.notes.append(f"{len(yielded)} products changed since {since}; "
                              f"{len(stock_rows) - len(yielded & stock_rows.keys())} checked for stock only")
-        ctx.new_cursor = cursor.next_cursor()
+        cursor.commit()
+
+    def _offers(self, listing: Listing, first: Mapping[str, Page], ctx: ReadContext) -> dict[str, mapping.Offer]:
+        """Special offers running now (shop time), read once per run: promotions start and end
+        without touching the products, so every run re-evaluates them."""
+        if self.price_mode != "current":
+            return {}
+        if listing.name not in first:
+            ctx.notes.append("Shoper: the WebAPI user may not read special offers (specialoffers); "
+                             "regular prices are sent. Give its group read access to promotions.")
+            return {}
+        now = datetime.now(ZoneInfo(TIME_ZONE)).replace(tzinfo=None)
+        return mapping.active_offers(self.client.iter_rows(listing, first[listing.name]), now)
+
+    def fetch_image(self, url: str) -> requests.Response:
+        """An image row without `extension`: try the candidate files, keep the first that is an image.
+
+        The bytes decide, not the name or the Content-Type. When no candidate is an image the
+        image is reported (BrokenImage) with the files tried; the product goes on without it.
+        """
+        tried = []
+        for candidate in mapping.image_candidates(url):
+            response = self.client.http.get(candidate, stream=True)
+            with response:
+                if response.status_code != 200:
+                    tried.append(f"{candidate.rsplit('/', 2)[-2]}/{candidate.rsplit('/', 1)[-1]}: "
+                                 f"HTTP {response.status_code}")
+                    continue
+                data = read_limited(response)
+            kind = sniff(data[:16])
+            if kind is not None:
+                return _loaded(response, data, kind[0])
+            tried.append(f"{candidate.rsplit('/', 1)[-1]}: not an image")
+        raise BrokenImage("the image row has no extension and no candidate file is an image ("
+                          + "; ".join(tried) + ")")
 
     def _product_batches(self, listing: Listing, first: Page) -> Iterator[list[dict[str, Any]]]:
         """Product rows in groups of what one bulk call brings (25 pages), each product once."""
@@ -192,35 +240,18 @@ class ShoperConnector(Connector):
         return out
 
 
-class CursorTracker:
-    """The next run's `edit_date` cursor: the newest one read, minus how long this read took.
-
-    Product pages are fetched while the Gateway writes go on, so a read can last many
-    minutes. A product saved after its page was fetched is missed by this run, while a
-    product saved later on a later page moves the newest `edit_date` past it. Subtracting
-    the read's duration puts the cursor before the read started (in the shop's own clock,
-    so the clock of this machine does not matter): the next run reads the missed one.
-    """
-
-    def __init__(self, previous: str | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.previous = previous
-        self.newest: str | None = None
-        self._clock = clock
-        self._started = clock()
-
-    def saw(self, edit_date: Any) -> None:
-        self.newest = mapping.latest_edit_date(self.newest, edit_date)
-
-    def next_cursor(self) -> str | None:
-        if self.newest is None:
-            return self.previous  # nothing changed: the window stays where it was
-        took = timedelta(seconds=math.ceil(self._clock() - self._started))
-        return mapping.edit_date_minus(self.newest, took)
+def _loaded(response: requests.Response, data: bytes, content_type: str) -> requests.Response:
+    """A response whose body was read already, handed on as if it was not."""
+    out = requests.Response()
+    out.status_code, out.url, out.headers = response.status_code, response.url, response.headers
+    out.headers["Content-Type"] = content_type
+    out._content, out._content_consumed = data, True
+    return out
 
 
-_STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "stock",
+_STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "comp_promo_price", "stock",
                  "code", "ean", "active", "options", "gfx_id")
-_IMAGE_FIELDS = ("gfx_id", "product_id", "unic_name", "extension", "main", "order", "hidden")
+_IMAGE_FIELDS = ("gfx_id", "product_id", "unic_name", "extension", "name", "main", "order", "hidden")
 
 
 def _compact_stock(row: Mapping[str, Any]) -> dict[str, Any]:

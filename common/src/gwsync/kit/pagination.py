@@ -124,10 +124,11 @@ class _PositionPaginator(Paginator[Row]):
     """Page numbers and offsets: the same stop rules and shift guard, positions differ."""
 
     def __init__(self, *, size: int, what: str, key: Callable[[Row], Hashable] | None = None,
-                 short_page_ends: bool = True, max_pages: int = MAX_PAGES) -> None:
+                 short_page_ends: bool = True, max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
         super().__init__(what=what, key=key, max_pages=max_pages)
         self.size = size
         self.short_page_ends = short_page_ends
+        self.max_rewinds = max_rewinds
 
     def _fetch_at(self, index: int, size: int) -> Page[Row]:
         raise NotImplementedError
@@ -166,9 +167,9 @@ class _PositionPaginator(Paginator[Row]):
     def _rewind(self, index: int, deleted: int, size: int) -> int:
         """Rows deleted before the read position moved up to `deleted` rows onto pages already read."""
         self.rewinds += 1
-        if self.rewinds > MAX_REWINDS:
-            raise PagingError(f"{self.what}: rows keep disappearing during the read ({self.rewinds} "
-                              "times); run again later")
+        if self.rewinds > self.max_rewinds:
+            raise PagingError(f"{self.what}: rows were deleted during the read {self.rewinds} times; "
+                              "the listing keeps changing, run again later")
         if self.key is None:
             raise PagingError(f"{self.what}: {deleted} rows were deleted during the read and rows may "
                               "have shifted out of view; run again")
@@ -199,8 +200,9 @@ class PageNumberPaginator(_PositionPaginator[Row]):
                  what: str, first: int = 1, key: Callable[[Row], Hashable] | None = None,
                  short_page_ends: bool = True,
                  fetch_many: Callable[[list[int], int], Sequence[Page[Row] | Sequence[Row] | None]] | None = None,
-                 batch: int = 1, max_pages: int = MAX_PAGES) -> None:
-        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages)
+                 batch: int = 1, max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
+        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages,
+                         max_rewinds=max_rewinds)
         self.fetch = fetch
         self.first = first
         self.fetch_many = fetch_many
@@ -239,8 +241,9 @@ class OffsetPaginator(_PositionPaginator[Row]):
 
     def __init__(self, fetch: Callable[[int, int], Page[Row] | Sequence[Row] | None], *, size: int,
                  what: str, key: Callable[[Row], Hashable] | None = None, short_page_ends: bool = True,
-                 max_pages: int = MAX_PAGES) -> None:
-        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages)
+                 max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
+        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages,
+                         max_rewinds=max_rewinds)
         self.fetch = fetch
 
     def _fetch_at(self, index: int, size: int) -> Page[Row]:
