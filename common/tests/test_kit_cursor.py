@@ -97,8 +97,18 @@ def test_autumn_fold_moves_the_naive_window_back_an_hour() -> None:
     run = cursor_for(text, now=datetime(2026, 10, 25, 1, 30, tzinfo=UTC), tz=WARSAW)
     assert run.since_text() == "2026-10-25 01:40:00"
     assert run.in_window("2026-10-25 02:05:00")
-    summer = cursor_for(text, now=datetime(2026, 10, 25, 0, 50, tzinfo=UTC), tz=WARSAW)
-    assert summer.since_text() == "2026-10-25 02:40:00"  # no fold yet: no extra hour
+
+
+def test_a_clock_change_long_after_the_window_start_moves_nothing() -> None:
+    # started in May (CEST), read in November (CET): naive times after October's fold are later anyway
+    start = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    text = json.dumps({"v": 2, "since": start.isoformat(), "full_at": start.isoformat(), "seen": {},
+                       "meta": {}})
+    run = cursor_for(text, now=datetime(2026, 5, 1, 9, 0, tzinfo=UTC), tz=WARSAW)
+    assert run.since_text() == "2026-05-01 10:00:00"
+    late = ChangeCursor(ReadContext(cursor=text, full=False), margin=timedelta(0), tz=WARSAW,
+                        full_every=None, now=lambda: datetime(2026, 11, 30, tzinfo=UTC))
+    assert late.since_text() == "2026-05-01 10:00:00"
 
 
 def test_change_times_in_the_platform_zone_compare_as_instants() -> None:

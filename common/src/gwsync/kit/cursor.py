@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 2
 DAILY = timedelta(days=1)
+FOLD_HORIZON = timedelta(hours=2)  # longer than any clock change: a fold later than this cannot matter
 NAIVE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -116,14 +117,15 @@ class ChangeCursor:
     def since_local(self) -> datetime | None:
         """The window start as the naive shop-local time to compare change times with.
 
-        When the shop's clocks went back since the window start, naive times after
-        the fold are earlier than the start's naive time: start earlier by the fold.
+        When the shop's clocks go back shortly after the window start, the naive times
+        just after the fold are earlier than the start's own: start earlier by the fold.
+        A fold long after the start needs nothing (naive times there are later anyway).
         """
         since = self.since
         if since is None:
             return None
         local = since.astimezone(self.tz)
-        fold = local.utcoffset() - self._now().astimezone(self.tz).utcoffset()
+        fold = local.utcoffset() - (since + FOLD_HORIZON).astimezone(self.tz).utcoffset()
         naive = local.replace(tzinfo=None)
         return naive - fold if fold > timedelta(0) else naive
 
