@@ -12,7 +12,7 @@ from gwsync.errors import AuthError, ConfigError, HttpError
 from gwsync.kit import ChangeCursor
 from gwsync.models import Present, Product, StockUpdate
 from gwsync_shoper import connector as connector_module
-from gwsync_shoper.connector import MARGIN, TIME_ZONE, ShoperConnector
+from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
 
 
@@ -29,7 +29,7 @@ def full_read(connector):
 
 def window_start(cursor: str) -> str:
     """Where the next run's `edit_date` window starts, in the shop's time."""
-    return ChangeCursor(ReadContext(cursor=cursor, full=False), margin=MARGIN, tz=TIME_ZONE).since_text()
+    return ShoperConnector.facts.cursor(ReadContext(cursor=cursor, full=False)).since_text()
 
 
 def accounted(items) -> set[str]:
@@ -78,7 +78,7 @@ def test_full_read_yields_every_product_once_with_its_variants(fake):
     assert sum(len(p.variants) or 1 for p in products) == fake.expected_items()
     newest = datetime.strptime(max(p["edit_date"] for p in fake.shop.products.values()), "%Y-%m-%d %H:%M:%S")
     start = datetime.strptime(window_start(ctx.new_cursor), "%Y-%m-%d %H:%M:%S")
-    assert newest - timedelta(seconds=60) - MARGIN <= start < newest  # minus the read and the margin
+    assert newest - timedelta(seconds=60) - ShoperConnector.facts.margin <= start < newest  # minus read, margin
 
 
 def test_full_read_prices_stock_and_images_match_the_shop(fake):

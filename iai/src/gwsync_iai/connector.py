@@ -10,10 +10,10 @@ from typing import Any
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import RateLimiter
-from gwsync.kit import DAILY, ChangeCursor, shop_identity
+from gwsync.kit import ChangeCursor, Facts, shop_identity
 from gwsync.models import Item, Present, Skipped
 
-from .client import REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
+from .client import PAGE_LIMIT, REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
 from .mapping import (
     Options,
     SizeCatalog,
@@ -26,17 +26,18 @@ from .mapping import (
 
 log = logging.getLogger(__name__)
 
-# Declared facts of the platform for the kit's cursor: change times are the panel's
-# naive Polish time; the margin covers saves in progress while a read pages; a full
-# read at least daily sees every deletion and trashed product whatever the windows missed.
-TIME_ZONE = "Europe/Warsaw"
-MARGIN = timedelta(seconds=60)
-FULL_EVERY = DAILY
 
 
 class IaiConnector(Connector):
     platform = "iai"
     title = "IAI / IdoSell"
+    # The search pages by number (0-based, 100 at most) in product id order, with the count in
+    # every answer: the shift guard steps back when it drops. Change times are the panel's naive
+    # Polish time; the margin covers saves in progress while a read pages; a full read at least
+    # daily sees every deletion and trashed product, whatever the windows missed.
+    facts = Facts(paging="page-number", page_size=PAGE_LIMIT, row_key="productId", shift_guard="count",
+                  cursor_field="productModificationTime", time_zone="Europe/Warsaw",
+                  margin=timedelta(seconds=60), rate_limit=5)
     settings = (
         Setting("url", "IAI_URL", "IdoSell panel URL, e.g. https://clientNNNN.idosell.com", kind="url"),
         Setting("api_key", "IAI_API_KEY", "IdoSell Admin API key (X-API-KEY)", secret=True, credential=True),
@@ -71,7 +72,7 @@ class IaiConnector(Connector):
         )
         http = self.http(f"{url}/api/admin/v{self.api_version}/",
                          headers={"X-API-KEY": str(self.config["api_key"]), "Accept": "application/json"},
-                         limiter=RateLimiter(5, 5))
+                         limiter=RateLimiter(self.facts.rate_limit, 5))
         self.client = IaiClient(http, language=self.options.language,
                                 extra_elements=SHOP_ELEMENTS if self.options.shop_id is not None else ())
         self._http = http
@@ -90,7 +91,7 @@ class IaiConnector(Connector):
     # -- read --------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        cursor = ChangeCursor(ctx, margin=MARGIN, tz=TIME_ZONE, full_every=FULL_EVERY, what="IdoSell")
+        cursor = self.facts.cursor(ctx, what="IdoSell")
         catalog = SizeCatalog.from_groups(self.client.size_groups(), self.options.language)
 
         def track(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -15,7 +15,7 @@ from requests.auth import HTTPBasicAuth
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import AuthError, ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.kit import DAILY, ChangeCursor, shop_identity
+from gwsync.kit import ChangeCursor, Facts, shop_identity
 from gwsync.models import Item, Present, StockUpdate
 
 from .client import PrestaShopClient, api_base
@@ -37,12 +37,6 @@ log = logging.getLogger(__name__)
 PRODUCT_PAGE = 100  # display=full products: big rows (descriptions); hosts cut long answers
 LIST_PAGE = 1000  # narrow lists: combinations, stock rows, ids
 ID_CHUNK = 100  # ids per filter[id]=[a|b|...] (URL length)
-# Declared facts for the kit's cursor: a complete re-read at least daily; the margin covers a
-# save in progress when its product's page was read and date_upd's one-second granularity;
-# date_upd is naive time in the shop's zone (PS_TIMEZONE, Europe/Warsaw when unreadable).
-FULL_EVERY = DAILY
-MARGIN = timedelta(minutes=2)
-DEFAULT_ZONE = "Europe/Warsaw"
 CONFIG_NAMES = ("PS_COUNTRY_DEFAULT", "PS_LANG_DEFAULT", "PS_CURRENCY_DEFAULT", "PS_SHOP_DEFAULT",
                 "PS_ROOT_CATEGORY", "PS_HOME_CATEGORY", "PS_SHOP_NAME", "PS_TAX", "PS_TIMEZONE")
 PRICE_MODES = ("current", "regular")
@@ -68,9 +62,9 @@ def _truthy(value: Any) -> bool:
 def _zone(name: Any) -> str:
     """The shop's time zone (PS_TIMEZONE), or Europe/Warsaw when it is missing or unknown."""
     try:
-        return str(ZoneInfo(str(name).strip())) if name else DEFAULT_ZONE
+        return str(ZoneInfo(str(name).strip())) if name else PrestaShopConnector.facts.time_zone
     except (ZoneInfoNotFoundError, ValueError):
-        return DEFAULT_ZONE
+        return PrestaShopConnector.facts.time_zone
 
 
 def product_fingerprint(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]]) -> str:
@@ -84,6 +78,11 @@ def product_fingerprint(raw: Mapping[str, Any], combinations: Sequence[Mapping[s
 class PrestaShopConnector(Connector):
     platform = "prestashop"
     title = "PrestaShop"
+    # Lists page by id (keyset: `filter[id]=[last+1,MAX]`), so a deletion mid-read shifts nothing.
+    # `date_upd` is naive time in the shop's zone (PS_TIMEZONE; this one when unreadable); the
+    # margin covers a save in progress when its page was read and the one-second granularity.
+    facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="id", cursor_field="date_upd",
+                  time_zone="Europe/Warsaw", margin=timedelta(minutes=2), rate_limit=10)
     settings = (
         Setting("url", "PRESTASHOP_URL", "Shop address, e.g. https://shop.example.pl (the tool adds /api/)",
                 kind="url"),
@@ -112,7 +111,7 @@ class PrestaShopConnector(Connector):
         if self.price_mode not in PRICE_MODES:
             raise ConfigError(f"PRESTASHOP_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
         auth = None if key_in_url else HTTPBasicAuth(key, "")
-        self.client = PrestaShopClient(self.http(self.base, auth=auth, limiter=RateLimiter(10, 10)),
+        self.client = PrestaShopClient(self.http(self.base, auth=auth, limiter=RateLimiter(self.facts.rate_limit, 10)),
                                        key, shop_id=self.shop_id, key_in_url=key_in_url)
 
     @property
@@ -268,7 +267,7 @@ class PrestaShopConnector(Connector):
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         catalog, digest, zone = self._catalog(ctx)
-        cursor = ChangeCursor(ctx, margin=MARGIN, tz=zone, full_every=FULL_EVERY, what="PrestaShop")
+        cursor = self.facts.cursor(ctx, what="PrestaShop", time_zone=zone)
         if not cursor.full and (cursor.meta.get("lookups") != digest or not isinstance(cursor.meta.get("fp"), dict)):
             cursor.force_full("categories, options or taxes changed")
         fingerprints: dict[str, str] = {}

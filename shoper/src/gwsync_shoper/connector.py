@@ -26,7 +26,7 @@ from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, RateLimiter
 from gwsync.images import BrokenImage, read_limited, sniff
-from gwsync.kit import DAILY, ChangeCursor, Page, shop_identity
+from gwsync.kit import Facts, Page, shop_identity
 from gwsync.models import Item, Present
 
 from . import mapping
@@ -34,14 +34,7 @@ from .client import API_PATH, BULK_MAX, PAGE_SIZE, Listing, ShoperClient, watch_
 
 log = logging.getLogger(__name__)
 
-RATE_PER_SECOND = 2.0  # Shoper's default leak rate (X-Shop-Api-Bandwidth)
 RATE_BURST = 8  # below the default bucket size of 10 (X-Shop-Api-Limit)
-# Declared facts for the kit's cursor: `edit_date` is naive shop-local time (Europe/Warsaw:
-# the kit moves the window back when the clocks go back in autumn); the margin covers saves
-# in progress and the one-second granularity; a full read at least daily.
-TIME_ZONE = "Europe/Warsaw"
-MARGIN = timedelta(minutes=2)
-FULL_EVERY = DAILY
 IMAGE_FILTER_CHUNK = 200  # product ids per `product_id in [...]` filter
 IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image table instead
 
@@ -49,6 +42,13 @@ IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image 
 class ShoperConnector(Connector):
     platform = "shoper"
     title = "Shoper"
+    # Listings page by number (1-based, 50 at most) with the row count in every page: the shift
+    # guard steps back when it drops. `edit_date` is naive shop-local time (Europe/Warsaw: the
+    # window moves back when the clocks go back in autumn); the margin covers saves in progress
+    # and the one-second granularity. 2 calls/s is Shoper's default leak rate (X-Shop-Api-Bandwidth).
+    facts = Facts(paging="page-number", page_size=PAGE_SIZE, row_key="product_id", shift_guard="count",
+                  cursor_field="edit_date", time_zone="Europe/Warsaw", margin=timedelta(minutes=2),
+                  rate_limit=2.0)
     settings = (
         Setting("url", "SHOPER_URL", "Shop address, e.g. https://sklep123456.shoparena.pl", kind="url"),
         Setting("client_id", "SHOPER_CLIENT_ID", "WebAPI user login (or application client id)",
@@ -71,7 +71,7 @@ class ShoperConnector(Connector):
         self.price_mode = str(self.config.get("price") or "current").strip().lower()
         if self.price_mode not in mapping.PRICE_MODES:
             raise ConfigError(f"SHOPER_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
-        self.limiter = RateLimiter(RATE_PER_SECOND, RATE_BURST)
+        self.limiter = RateLimiter(self.facts.rate_limit, RATE_BURST)
         http = self.http(f"{self.base_url}/{API_PATH}", limiter=self.limiter,
                          on_response=watch_bucket(self.limiter))
         self.client = ShoperClient(http, str(self.config["client_id"]), str(self.config["client_secret"]))
@@ -110,7 +110,7 @@ class ShoperConnector(Connector):
     # -- read -----------------------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        cursor = ChangeCursor(ctx, margin=MARGIN, tz=TIME_ZONE, full_every=FULL_EVERY, what="Shoper")
+        cursor = self.facts.cursor(ctx, what="Shoper")
         since = cursor.since_text()
         product_filter = {"filters": {"edit_date": {">=": since}}} if since else {}
         products = Listing("products", "products", {"order": "product_id ASC", **product_filter},
@@ -122,7 +122,7 @@ class ShoperConnector(Connector):
                    Listing("options", "options", id_field="option_id"),
                    Listing("values", "option-values", id_field="ovalue_id"),
                    Listing("categories", "categories", id_field="category_id"),
-                   Listing("languages", "languages")]
+                   Listing("languages", "languages", id_field="lang_id")]
         listings = [*lookups, products, stocks] + ([images] if since is None else []) + (
             [offers] if self.price_mode == "current" else [])
 
@@ -183,7 +183,7 @@ class ShoperConnector(Connector):
             ctx.notes.append("Shoper: the WebAPI user may not read special offers (specialoffers); "
                              "regular prices are sent. Give its group read access to promotions.")
             return {}
-        now = datetime.now(ZoneInfo(TIME_ZONE)).replace(tzinfo=None)
+        now = datetime.now(ZoneInfo(self.facts.time_zone)).replace(tzinfo=None)
         return mapping.active_offers(self.client.iter_rows(listing, first[listing.name]), now)
 
     def fetch_image(self, url: str) -> requests.Response:

@@ -5,6 +5,7 @@ mapping functions, and these pieces; see docs/writing-a-connector.md.
 """
 
 from .cursor import DAILY, ChangeCursor, cursor_text
+from .facts import POSITION_PAGING, Facts
 from .identity import shop_identity
 from .pagination import (
     CursorPaginator,
@@ -19,6 +20,7 @@ from .pagination import (
 )
 
 __all__ = [
-    "DAILY", "ChangeCursor", "cursor_text", "CursorPaginator", "KeysetPaginator", "OffsetPaginator", "Page",
-    "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "rows", "shop_identity",
+    "DAILY", "POSITION_PAGING", "ChangeCursor", "CursorPaginator", "Facts", "KeysetPaginator",
+    "OffsetPaginator", "Page", "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "cursor_text",
+    "rows", "shop_identity",
 ]

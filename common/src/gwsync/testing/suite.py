@@ -27,6 +27,7 @@ import pytest
 
 from ..connector import Connector
 from ..errors import EXIT_CANNOT_RUN, EXIT_OK
+from .declared import DeclaredFactsChecks
 from .fake import FakePlatform
 from .harness import Harness
 
@@ -39,7 +40,7 @@ def identities(products: list[dict]) -> Counter:
     )
 
 
-class ConnectorSuite:
+class ConnectorSuite(DeclaredFactsChecks):
     connector: ClassVar[type[Connector]]
     catalog_size: ClassVar[int] = CATALOG
 
