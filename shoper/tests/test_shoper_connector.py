@@ -10,8 +10,8 @@ import pytest
 from gwsync.connector import ReadContext
 from gwsync.errors import AuthError, ConfigError, HttpError
 from gwsync.kit import ChangeCursor
+from gwsync.kit import facts as kit_facts
 from gwsync.models import Present, Product, StockUpdate
-from gwsync_shoper import connector as connector_module
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
 
@@ -185,8 +185,7 @@ def test_a_product_saved_after_its_page_was_read_is_read_on_the_next_run(fake, m
     missed, newest = "1", "2"
     fake.shop.products[newest]["edit_date"] = "2031-01-01 12:00:00"  # saved last, on a page read later
     monotonic = iter([0.0, 4 * 3600.0])  # the read lasts four hours (Gateway writes in between)
-    monkeypatch.setattr(connector_module, "ChangeCursor",
-                        functools.partial(ChangeCursor, clock=lambda: next(monotonic)))
+    monkeypatch.setattr(kit_facts, "ChangeCursor", functools.partial(ChangeCursor, clock=lambda: next(monotonic)))
     original = connector._product_batches
 
     def save_meanwhile(listing, first_page):
@@ -289,5 +288,5 @@ def test_images_without_extension_are_found_by_their_bytes(fake):
 def test_an_image_no_candidate_resolves_is_reported_not_dropped(fake):
     from gwsync.images import BrokenImage
     connector = ShoperConnector(fake.config())
-    with pytest.raises(BrokenImage, match="no extension and no candidate file is an image"):
+    with pytest.raises(BrokenImage, match="no candidate file is an image"):
         connector.fetch_image(f"{fake.url}/userdata/public/gfx/nosuchfile#no-extension")

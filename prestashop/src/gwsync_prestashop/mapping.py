@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from gwsync.kit import running
 from gwsync.models import (
     Image,
     ImageAccess,
@@ -170,16 +171,6 @@ class SpecificPrice:
     tax_included: bool  # an amount reduction given gross (reduction_tax = 1)
 
 
-def _open_date(value: Any) -> datetime | None:
-    text_ = str(value or "").strip()
-    if not text_ or text_.startswith("0000"):
-        return None
-    try:
-        return datetime.strptime(text_[:19], "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return None
-
-
 def running_specific_prices(rows: Iterable[Mapping[str, Any]], now: datetime,
                             shop_id: str | None = None) -> dict[tuple[str, str], SpecificPrice]:
     """Specific prices that apply to anyone buying one piece now (shop-local `now`).
@@ -197,8 +188,7 @@ def running_specific_prices(rows: Iterable[Mapping[str, Any]], now: datetime,
             continue
         if ident(row.get("id_shop")) not in ("0", "", shop_id or "1"):
             continue
-        start, end = _open_date(row.get("from")), _open_date(row.get("to"))
-        if (start and start > now) or (end and end < now):
+        if not running(row.get("from"), row.get("to"), now):
             continue
         key = (ident(row.get("id_product")), ident(row.get("id_product_attribute")) or "0")
         fixed = row.get("price")

@@ -25,8 +25,7 @@ import requests
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.images import BrokenImage, read_limited, sniff
-from gwsync.kit import Facts, Page, shop_identity
+from gwsync.kit import Facts, Page, first_image, shop_identity
 from gwsync.models import Item, Present
 
 from . import mapping
@@ -187,26 +186,10 @@ class ShoperConnector(Connector):
         return mapping.active_offers(self.client.iter_rows(listing, first[listing.name]), now)
 
     def fetch_image(self, url: str) -> requests.Response:
-        """An image row without `extension`: try the candidate files, keep the first that is an image.
-
-        The bytes decide, not the name or the Content-Type. When no candidate is an image the
-        image is reported (BrokenImage) with the files tried; the product goes on without it.
-        """
-        tried = []
-        for candidate in mapping.image_candidates(url):
-            response = self.client.http.get(candidate, stream=True)
-            with response:
-                if response.status_code != 200:
-                    tried.append(f"{candidate.rsplit('/', 2)[-2]}/{candidate.rsplit('/', 1)[-1]}: "
-                                 f"HTTP {response.status_code}")
-                    continue
-                data = read_limited(response)
-            kind = sniff(data[:16])
-            if kind is not None:
-                return _loaded(response, data, kind[0])
-            tried.append(f"{candidate.rsplit('/', 1)[-1]}: not an image")
-        raise BrokenImage("the image row has no extension and no candidate file is an image ("
-                          + "; ".join(tried) + ")")
+        """An image row without `extension`: the first candidate file whose bytes are an image
+        (or `BrokenImage` naming the files tried: the report lists it)."""
+        return first_image(lambda candidate: self.client.http.get(candidate, stream=True),
+                           mapping.image_candidates(url))
 
     def _product_batches(self, listing: Listing, first: Page) -> Iterator[list[dict[str, Any]]]:
         """Product rows in groups of what one bulk call brings (25 pages), each product once."""
@@ -238,15 +221,6 @@ class ShoperConnector(Connector):
                 if product_id in wanted:  # a filter Shoper ignored would bring foreign rows
                     out[product_id].append(_compact_image(row))
         return out
-
-
-def _loaded(response: requests.Response, data: bytes, content_type: str) -> requests.Response:
-    """A response whose body was read already, handed on as if it was not."""
-    out = requests.Response()
-    out.status_code, out.url, out.headers = response.status_code, response.url, response.headers
-    out.headers["Content-Type"] = content_type
-    out._content, out._content_consumed = data, True
-    return out
 
 
 _STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "comp_promo_price", "stock",

@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from gwsync.kit import running
 from gwsync.models import (
     Image,
     ImageAccess,
@@ -31,7 +32,6 @@ from pydantic import ValidationError
 
 DEFAULT_LANGUAGE = "pl_PL"
 EXEMPT_TAX_NAMES = ("zw", "np")  # "zw." (exempt) and "np." (not taxable): sent as VAT0
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 PRICE_MODES = ("current", "regular")
 # A row without `extension`: the candidates tried, in order, on the shop (`fetch_image`).
 IMAGE_EXTENSIONS = ("jpg", "png", "webp", "gif", "jpeg")
@@ -105,16 +105,6 @@ def tax_rate(row: Mapping[str, Any]) -> int | None:
     if not value.is_finite() or value < 0 or value > 100 or value != value.to_integral_value():
         return None
     return int(value)
-
-
-def parse_date(value: Any) -> datetime | None:
-    text = str(value or "").strip()
-    for fmt in (DATE_FORMAT, "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text[:19], fmt)
-        except ValueError:
-            continue
-    return None
 
 
 # -- lookups ----------------------------------------------------------------------------------
@@ -259,8 +249,7 @@ def active_offers(rows: Iterable[Mapping[str, Any]], now: datetime) -> dict[str,
     """Special offers running at `now` (shop-local time), by product id; a missing end never ends."""
     out: dict[str, Offer] = {}
     for row in rows:
-        start, end = parse_date(row.get("date_from")), parse_date(row.get("date_to"))
-        if (start and start > now) or (end and end < now) or row.get("product_id") in (None, ""):
+        if not running(row.get("date_from"), row.get("date_to"), now) or row.get("product_id") in (None, ""):
             continue
         try:
             discount = to_money(row.get("discount") or 0)
@@ -441,5 +430,5 @@ def _safe_price(row: Mapping[str, Any], base: Decimal | None = None) -> Decimal 
 __all__ = [
     "Lookups", "build_lookups", "map_product", "stock_updates", "map_images", "map_image", "image_url",
     "tax_rate", "to_stock", "translation", "variant_options", "category_path", "category_parents",
-    "split_stocks", "stock_price", "flag", "parse_date", "active_offers", "current_price", "image_candidates",
+    "split_stocks", "stock_price", "flag", "active_offers", "current_price", "image_candidates",
 ]

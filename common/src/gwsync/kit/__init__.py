@@ -6,6 +6,7 @@ mapping functions, and these pieces; see docs/writing-a-connector.md.
 
 from .cursor import DAILY, ChangeCursor, cursor_text
 from .facts import POSITION_PAGING, Facts
+from .files import first_image, naive_time, running
 from .identity import shop_identity
 from .pagination import (
     CursorPaginator,
@@ -22,5 +23,5 @@ from .pagination import (
 __all__ = [
     "DAILY", "POSITION_PAGING", "ChangeCursor", "CursorPaginator", "Facts", "KeysetPaginator",
     "OffsetPaginator", "Page", "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "cursor_text",
-    "rows", "shop_identity",
+    "first_image", "naive_time", "rows", "running", "shop_identity",
 ]
