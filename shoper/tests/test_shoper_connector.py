@@ -290,3 +290,19 @@ def test_an_image_no_candidate_resolves_is_reported_not_dropped(fake):
     connector = ShoperConnector(fake.config())
     with pytest.raises(BrokenImage, match="no candidate file is an image"):
         connector.fetch_image(f"{fake.url}/userdata/public/gfx/nosuchfile#no-extension")
+
+
+def test_a_user_without_the_promotions_right_gets_regular_prices_and_a_note(fake, monkeypatch):
+    fake.shop.add_promotion("3", discount="25.00")
+    handle = fake.shop.handle
+
+    def refuse(method, path, params):
+        if path.endswith("/specialoffers"):
+            return 403, {"error": "access_denied", "error_description": "no rights"}
+        return handle(method, path, params)
+
+    monkeypatch.setattr(fake.shop, "handle", refuse)
+    items, ctx = full_read(ShoperConnector(fake.config()))
+    product = {p.product_id: p for p in items if isinstance(p, Product)}["3"]
+    assert product.price == Decimal(next(r for r in fake.shop.rows_of("3") if r["extended"] == "0")["comp_price"])
+    assert any("specialoffers" in note for note in ctx.notes)

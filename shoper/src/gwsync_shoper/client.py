@@ -271,7 +271,8 @@ class ShoperClient:
                  optional: Iterable[str] = ()) -> dict[str, Any]:
         """Several single GETs (lookups, first pages) in as few bulk calls as possible.
 
-        A name in `optional` that the WebAPI user may not read answers `REFUSED` instead of failing.
+        A name in `optional` that the WebAPI user may not read (or this shop does not have)
+        answers `REFUSED` instead of failing.
         """
         optional = set(optional)
         out: dict[str, Any] = {}
@@ -282,7 +283,7 @@ class ShoperClient:
             answers = self.bulk(calls)
             for name in chunk:
                 code, body = answers[name]
-                if name in optional and code in (401, 403):
+                if name in optional and code in (400, 401, 403):  # no right, or no such resource here
                     out[name] = REFUSED
                     continue
                 out[name] = self._sub_result(code, body, f"GET {requests_[name][0]}")

@@ -116,7 +116,7 @@ class ShoperConnector(Connector):
                            id_field="product_id")
         stocks = Listing("stocks", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")
         images = Listing("images", "product-images", {"order": "gfx_id ASC"}, id_field="gfx_id")
-        offers = Listing("offers", "specialoffers", {"order": "promo_id ASC"}, id_field="promo_id")
+        offers = Listing("offers", "specialoffers", id_field="promo_id")
         lookups = [Listing("taxes", "taxes", id_field="tax_id"),
                    Listing("options", "options", id_field="option_id"),
                    Listing("values", "option-values", id_field="ovalue_id"),
@@ -179,8 +179,9 @@ class ShoperConnector(Connector):
         if self.price_mode != "current":
             return {}
         if listing.name not in first:
-            ctx.notes.append("Shoper: the WebAPI user may not read special offers (specialoffers); "
-                             "regular prices are sent. Give its group read access to promotions.")
+            ctx.notes.append("Shoper: special offers (specialoffers) could not be read (no right, or not in "
+                             "this shop); regular prices are sent. Give the WebAPI user's group read access "
+                             "to promotions.")
             return {}
         now = datetime.now(ZoneInfo(self.facts.time_zone)).replace(tzinfo=None)
         return mapping.active_offers(self.client.iter_rows(listing, first[listing.name]), now)
