@@ -266,6 +266,7 @@ class KeysetPaginator(Paginator[Row]):
         self.fetch = fetch
         self.size = size
         self.sort_key = key
+        self._dedup = _Dedup(None)  # keys only grow: nothing to remember, memory stays flat
 
     def _pages(self) -> Iterator[Sequence[Row]]:
         after = None
