@@ -63,13 +63,15 @@ def test_full_read_is_forced_daily_and_on_request() -> None:
     assert not cursor_for(text, now=now + timedelta(hours=23)).full
     due = cursor_for(text, now=now + timedelta(hours=24))
     assert due.full and due.reason == "periodic"
+    assert due.ctx.full  # the engine learns that this read lists the whole catalog
     assert any("full read" in note for note in due.ctx.notes)
     assert cursor_for(text, now=now, full=True).full
     hourly = cursor_for(text, now=now + timedelta(hours=2), full_every=timedelta(hours=1))
     assert hourly.full
     forced = cursor_for(text, now=now + timedelta(hours=1))
+    assert not forced.ctx.full
     forced.force_full("lookups changed")
-    assert forced.full and forced.since is None
+    assert forced.full and forced.since is None and forced.ctx.full
 
 
 def test_an_incremental_run_keeps_the_last_full_time() -> None:

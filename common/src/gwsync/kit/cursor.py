@@ -82,6 +82,8 @@ class ChangeCursor:
         self._full_at: datetime | None = _instant(stored.get("full_at")) if stored else None
         self._seen_before: dict[str, str] = dict(stored.get("seen") or {}) if stored else {}
         self.reason = self._full_reason(stored)
+        if self.reason is not None:
+            ctx.full = True  # tell the engine: this read lists the whole catalog (a complete listing)
 
     # -- the decision ---------------------------------------------------------------
 
@@ -94,6 +96,7 @@ class ChangeCursor:
         """The connector knows better (its lookups changed): read everything this run."""
         if self.reason is None:
             self.reason = reason
+            self.ctx.full = True
             self.ctx.notes.append(f"{self.what}: full read ({reason})")
 
     def _full_reason(self, stored: Mapping[str, Any] | None) -> str | None:
