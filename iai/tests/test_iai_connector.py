@@ -185,3 +185,21 @@ def test_a_full_read_comes_at_least_daily(fake):
     assert any("full read" in note for note in ctx.notes)
     assert not any(r["json"]["params"].get("returnProducts") in ("in_trash", "deleted")
                    for r in fake.requests if r["json"])
+
+
+def test_a_product_gone_without_a_trace_is_caught_by_the_daily_full_read(fake):
+    fake.seed(20)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    known = frozenset(i.product_id for i in items)
+    gone = next(pid for pid in sorted(fake.products, reverse=True)
+                if str(pid) in known and not fake._grouped(fake.products[pid]))
+    fake.products.pop(gone)  # deleted with no trash entry and no modification time: no window sees it
+    fake.status.pop(gone, None)
+    again, ctx = incremental(connector, first, items)
+    assert str(gone) in accounted(again)  # the incremental read cannot know
+    stale = json.loads(ctx.new_cursor)
+    stale["full_at"] = (datetime.fromisoformat(stale["full_at"]) - timedelta(hours=24)).isoformat()
+    daily = ReadContext(cursor=json.dumps(stale), full=False, known_product_ids=known)
+    assert str(gone) not in accounted(connector.read(daily))  # absent from the full read: archived
+    assert daily.full
