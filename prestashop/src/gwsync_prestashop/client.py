@@ -71,6 +71,10 @@ def _resource_of(path: str) -> str:
     return path.strip("/").split("/")[0] or "the API root"
 
 
+class NotAllowed(AuthError):
+    """The key works but may not GET this resource (401 code 26, 405 code 25)."""
+
+
 def classify(response: requests.Response, what: str) -> Exception:
     """Turn an error answer into one line that says what to fix in the back office."""
     codes = error_codes(response)
@@ -87,16 +91,16 @@ def classify(response: requests.Response, what: str) -> Exception:
             return AuthError("PrestaShop: the shop refuses this webservice key (unknown or disabled); in "
                              f"{BACK_OFFICE} check the key and set its Status to Enabled")
         if 26 in codes:
-            return AuthError(f"PrestaShop: the webservice key may not read '{resource}'; in {BACK_OFFICE} "
-                             f"edit the key and tick View (GET) for '{resource}'")
+            return NotAllowed(f"PrestaShop: the webservice key may not read '{resource}'; in {BACK_OFFICE} "
+                              f"edit the key and tick View (GET) for '{resource}'")
         if codes & _NO_KEY_CODES or not codes:
             return AuthError("PrestaShop: the shop saw no webservice key (401); check PRESTASHOP_API_KEY, and "
                              "that the web server passes the Authorization header to PHP")
         return AuthError(f"PrestaShop refused the webservice key (401, codes {sorted(codes)}); check the key "
                          f"in {BACK_OFFICE}")
     if status == 405 and 25 in codes:
-        return AuthError(f"PrestaShop: the webservice key may not use this method on '{resource}'; in "
-                         f"{BACK_OFFICE} edit the key and tick View (GET) for '{resource}'")
+        return NotAllowed(f"PrestaShop: the webservice key may not use this method on '{resource}'; in "
+                          f"{BACK_OFFICE} edit the key and tick View (GET) for '{resource}'")
     if status == 403 and 132 in codes:
         return AuthError("PrestaShop: the webservice key is not enabled for this shop; in "
                          f"{BACK_OFFICE} edit the key and tick the shop (multistore), or check PRESTASHOP_SHOP_ID")
@@ -241,10 +245,8 @@ class PrestaShopClient:
         """`list_all`, or None when the key may not GET `resource` (401 code 26, 405 code 25)."""
         try:
             return self.list_all(resource, params, page_size)
-        except AuthError as exc:
-            if f"'{resource}'" in str(exc) and "may not" in str(exc):
-                return None
-            raise
+        except NotAllowed:
+            return None
 
     def may_read(self, resource: str) -> bool:
         """One row of `resource` (`display=[id]`): False when the key may not GET it (401 code 26,
