@@ -150,7 +150,11 @@ class Engine:
             self._resolver()
         self._recover()
         cursor = None if self.options.full else self.state.get_meta(CURSOR_KEY)
-        ctx = ReadContext(cursor=cursor, full=cursor is None, known_product_ids=self.state.product_ids())
+        # known: what landed before, and what failed before and waits in the retry list (a connector
+        # that builds its `Present` from known ids must not declare those gone)
+        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self.state.retries()}
+        ctx = ReadContext(cursor=cursor, full=cursor is None,
+                          known_product_ids=self.state.product_ids() | retrying)
         self._listing = self._complete_listing = ctx.full
         try:
             seen = self._consume(ctx)
