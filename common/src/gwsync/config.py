@@ -124,7 +124,7 @@ def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], fil
         values["gateway_url"] = SANDBOX
     sandbox = values.get("gateway_url") == SANDBOX
     for setting in prompt_order(connector_settings, sandbox):
-        if setting.key not in values and setting.required:
+        if setting.key not in values and setting.needed(values):
             answer = answers.ask(setting)
             if answer is not None:
                 values[setting.key] = answer
@@ -138,7 +138,7 @@ def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], fil
 
 
 def _missing(setting: Setting, values: Mapping[str, Any], sandbox: bool) -> bool:
-    if setting.key in values or not setting.required or setting.default is not None:
+    if setting.key in values or not setting.needed(values) or setting.default is not None:
         return False
     return not (sandbox and setting in (SIGNING_KEY, SHOP_GUID))
 
