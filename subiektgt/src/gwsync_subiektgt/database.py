@@ -15,20 +15,22 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from sqlalchemy import Select, and_, bindparam, case, create_engine, func, select
+from sqlalchemy import Select, and_, bindparam, case, create_engine, func, or_, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.types import NullType
 
+from gwsync.http import CallStats
 from gwsync.errors import AuthError, CannotRun, ConfigError, SyncError, Unreachable
 from gwsync.redact import register_secret
 
 from . import schema as s
-from .mapping import Photo, Rules, decimal, flag, units
+from .mapping import Photo, Rules, flag, units
 
 log = logging.getLogger(__name__)
 
 GOOD, SERVICE, SET = 1, 2, 8  # tw_Rodzaj
+DB_HOST = "subiekt-db"  # how queries show in the run's call counts
 URL_EXAMPLE = "mssql+pymssql://user@host:1433/DATABASE"
 STREAM_ROWS = 500  # rows fetched per round trip while streaming
 PHOTO_BATCH = 16  # BLOBs per query: photos can be megabytes each
@@ -64,6 +66,15 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _read_only(url: URL) -> URL:
+    """A SQLite copy opens read-only (a wrong path is an error, not a new empty file); it has no
+    login, so a user and password in the URL are not passed on."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return url
+    path = url.database.removeprefix("file:")
+    return URL.create(url.drivername, database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+
+
 def eligible() -> Any:
     """Goods for the e-shop (tw_Zablokowany is mapped: a blocked good is inactive, not absent)."""
     t = s.towar.c
@@ -73,16 +84,16 @@ def eligible() -> Any:
 class SubiektDatabase:
     """A read-only view of one company's Subiekt GT database."""
 
-    def __init__(self, url: URL, schema: str | None = None) -> None:
+    def __init__(self, url: URL, schema: str | None = None, stats: CallStats | None = None) -> None:
         self.url = url
         self.where = shown(url)
-        self.queries = 0
+        self.stats = stats or CallStats()
         connect_args: dict[str, Any] = {}
         if url.get_driver_name() == "pymssql":
             # seconds: a login that hangs (firewall), a statement that waits on locks
             connect_args = {"login_timeout": 15, "timeout": 600, "appname": "gateway-sync"}
         try:
-            engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+            engine: Engine = create_engine(_read_only(url), connect_args=connect_args, pool_pre_ping=True)
         except NoSuchModuleError:
             raise ConfigError(f"SUBIEKT_DB_URL: no driver for '{url.drivername}'; use {URL_EXAMPLE}") from None
         except (ArgumentError, ModuleNotFoundError, ImportError) as exc:
@@ -101,19 +112,18 @@ class SubiektDatabase:
         except SQLAlchemyError as exc:
             raise self.error(exc) from None
 
-    def rows(self, conn: Connection, statement: Select) -> Iterator[Mapping[str, Any]]:
+    def rows(self, conn: Connection, statement: Select, what: str) -> Iterator[Mapping[str, Any]]:
         """Stream a statement's rows as mappings (the driver fetches `STREAM_ROWS` at a time)."""
-        self.queries += 1
+        self.stats.record(DB_HOST, what, 1, 0)
         try:
             result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(statement)
-            for row in result.mappings():
-                yield row
+            yield from result.mappings()
         except SQLAlchemyError as exc:
             raise self.error(exc) from None
 
-    def all(self, statement: Select) -> list[Mapping[str, Any]]:
+    def all(self, statement: Select, what: str) -> list[Mapping[str, Any]]:
         with self.connect() as conn:
-            return list(self.rows(conn, statement))
+            return list(self.rows(conn, statement, what))
 
     def error(self, exc: SQLAlchemyError) -> SyncError:
         return database_error(exc, self.where)
@@ -125,12 +135,12 @@ class SubiektDatabase:
 
     def parameters(self) -> Mapping[str, Any]:
         """tw_Parametr: one row of company-wide product settings (labels of tw_Pole1..8, price levels)."""
-        rows = self.all(select(s.parametr).order_by(s.parametr.c.twp_Id).limit(1))
+        rows = self.all(select(s.parametr).order_by(s.parametr.c.twp_Id).limit(1), "tw_Parametr")
         return rows[0] if rows else {}
 
     def warehouses(self) -> list[Mapping[str, Any]]:
         m = s.magazyn.c
-        return self.all(select(m.mag_Id, m.mag_Symbol, m.mag_Nazwa, m.mag_Glowny).order_by(m.mag_Id))
+        return self.all(select(m.mag_Id, m.mag_Symbol, m.mag_Nazwa, m.mag_Glowny).order_by(m.mag_Id), "sl_Magazyn")
 
     def counts(self) -> dict[str, int]:
         """Goods by import rule: what an import takes and what it leaves out, and why."""
@@ -139,7 +149,7 @@ class SubiektDatabase:
                             func.count().label("n"))
                      .group_by(t.tw_Rodzaj, t.tw_Usuniety, t.tw_SklepInternet, t.tw_Zablokowany))
         out = dict.fromkeys(("importable", "blocked", "deleted", "not_for_shop", "services", "sets", "other"), 0)
-        for row in self.all(statement):
+        for row in self.all(statement, "tw__Towar counts"):
             kind, n = row["tw_Rodzaj"], int(row["n"])
             if flag(row["tw_Usuniety"]):
                 out["deleted"] += n
@@ -152,17 +162,41 @@ class SubiektDatabase:
                 out["blocked"] += n if flag(row["tw_Zablokowany"]) else 0
         return out
 
+    def probe_tables(self) -> None:
+        """Read one row of every table an import reads: a missing right shows now, naming the table."""
+        probes = [select(s.zdjecie.c.zd_Id, s.zdjecie.c.zd_CRC)]  # the BLOB column itself is read later
+        probes += [select(*list(table.c)[:1]) for table in s.metadata.sorted_tables if table is not s.zdjecie]
+        for statement in probes:
+            self.all(statement.limit(1), "probe")
+
     # -- the catalog -----------------------------------------------------------------
 
-    def product_statement(self, rules: Rules, ids: Sequence[int] | None = None) -> Select:
-        """Goods with their price level, sales VAT, group and model: one join, grouped rows together."""
+    def product_page(self, rules: Rules, after: tuple[int, int] | None, size: int) -> list[Mapping[str, Any]]:
+        """One keyset page of goods with price level, sales VAT, group and model, in (group key, tw_Id)
+        order so that a model's goods arrive together (lone goods carry group key 0 and come first).
+
+        Short pages keep every statement short on a server that Subiekt's users share."""
+        statement, key = self._products(rules)
+        if after is not None:
+            group, last = after
+            statement = statement.where(or_(key > group, and_(key == group, s.towar.c.tw_Id > last)))
+        return self.all(statement.order_by(key, s.towar.c.tw_Id).limit(size), "tw__Towar products")
+
+    def products_of(self, rules: Rules, ids: Sequence[int]) -> list[Mapping[str, Any]]:
+        """The same rows for a few goods by id (changed ones), grouped the same way."""
+        statement, key = self._products(rules)
+        statement = statement.where(s.towar.c.tw_Id.in_(list(ids))).order_by(key, s.towar.c.tw_Id)
+        return self.all(statement, "tw__Towar products by id")
+
+    def _products(self, rules: Rules) -> tuple[Select, Any]:
         t, c, v, g, mt, md = s.towar, s.cena, s.stawka_vat, s.grupa, s.model_towar, s.model
         n = rules.price_level
+        key = func.coalesce(mt.c.mtw_IdModel, 0) if rules.group_by_model else t.c.tw_Id * 0
         fields = [t.c[f"tw_Pole{i}"] for i in rules.option_fields]
         statement = (
-            select(t.c.tw_Id, t.c.tw_Symbol, t.c.tw_Nazwa, t.c.tw_Opis, t.c.tw_Charakter, t.c.tw_PodstKodKresk,
-                   t.c.tw_IdVatSp, t.c.tw_Masa, t.c.tw_Zablokowany, *fields, g.c.grt_Nazwa, mt.c.mtw_IdModel,
-                   md.c.mdt_Nazwa, v.c.vat_Stawka, v.c.vat_Symbol,
+            select(key.label("group_key"), t.c.tw_Id, t.c.tw_Symbol, t.c.tw_Nazwa, t.c.tw_Opis, t.c.tw_Charakter,
+                   t.c.tw_PodstKodKresk, t.c.tw_IdVatSp, t.c.tw_Masa, t.c.tw_Zablokowany, *fields, g.c.grt_Nazwa,
+                   mt.c.mtw_IdModel, md.c.mdt_Nazwa, v.c.vat_Stawka, v.c.vat_Symbol,
                    c.c[f"tc_CenaBrutto{n}"].label("gross"), c.c[f"tc_IdWaluta{n}"].label("currency"))
             .select_from(t.outerjoin(c, c.c.tc_IdTowar == t.c.tw_Id)
                          .outerjoin(v, v.c.vat_Id == t.c.tw_IdVatSp)  # the sales rate, never tw_IdVatZak
@@ -171,21 +205,20 @@ class SubiektDatabase:
                          .outerjoin(md, md.c.mdt_Id == mt.c.mtw_IdModel))
             .where(eligible())
         )
-        if ids is not None:
-            statement = statement.where(t.c.tw_Id.in_(list(ids)))
-        if rules.group_by_model:  # a model's goods arrive together; lone goods first (key 0)
-            return statement.order_by(func.coalesce(mt.c.mtw_IdModel, 0), t.c.tw_Id)
-        return statement.order_by(t.c.tw_Id)
+        return statement, key
 
-    def listing_statement(self, rules: Rules) -> Select:
-        """Every good an import takes, narrow: identity, model, blocked flag, price (incremental runs)."""
+    def listing_page(self, rules: Rules, after: int | None, size: int) -> list[Mapping[str, Any]]:
+        """Every good an import takes, narrow (identity, model, blocked, price): incremental runs."""
         t, c, mt = s.towar, s.cena, s.model_towar
         n = rules.price_level
-        return (select(t.c.tw_Id, mt.c.mtw_IdModel, t.c.tw_Zablokowany,
-                       c.c[f"tc_CenaBrutto{n}"].label("gross"), c.c[f"tc_IdWaluta{n}"].label("currency"))
-                .select_from(t.outerjoin(c, c.c.tc_IdTowar == t.c.tw_Id)
-                             .outerjoin(mt, mt.c.mtw_IdTowar == t.c.tw_Id))
-                .where(eligible()).order_by(t.c.tw_Id))
+        statement = (select(t.c.tw_Id, mt.c.mtw_IdModel, t.c.tw_Zablokowany,
+                            c.c[f"tc_CenaBrutto{n}"].label("gross"), c.c[f"tc_IdWaluta{n}"].label("currency"))
+                     .select_from(t.outerjoin(c, c.c.tc_IdTowar == t.c.tw_Id)
+                                  .outerjoin(mt, mt.c.mtw_IdTowar == t.c.tw_Id))
+                     .where(eligible()))
+        if after is not None:
+            statement = statement.where(t.c.tw_Id > after)
+        return self.all(statement.order_by(t.c.tw_Id).limit(size), "tw__Towar listing")
 
     def stock(self, warehouse_ids: Iterable[int]) -> dict[int, int]:
         """Available units per good: sum over the chosen warehouses of st_Stan - st_StanRez, each at least 0."""
@@ -194,7 +227,7 @@ class SubiektDatabase:
         statement = (select(st.st_TowId, func.sum(case((free > 0, free), else_=0)).label("available"))
                      .where(st.st_MagId.in_(list(warehouse_ids))).group_by(st.st_TowId))
         with self.connect() as conn:
-            return {row["st_TowId"]: units(row["available"]) for row in self.rows(conn, statement)}
+            return {row["st_TowId"]: units(row["available"]) for row in self.rows(conn, statement, "tw_Stan")}
 
     def photos(self) -> dict[int, list[Photo]]:
         """Photo metadata of the goods an import takes (no BLOBs): main photo first."""
@@ -205,7 +238,7 @@ class SubiektDatabase:
                      .where(eligible()).order_by(z.zd_IdTowar, z.zd_Glowne.desc(), z.zd_Id))
         out: dict[int, list[Photo]] = {}
         with self.connect() as conn:
-            for row in self.rows(conn, statement):
+            for row in self.rows(conn, statement, "tw_ZdjecieTw metadata"):
                 out.setdefault(row["zd_IdTowar"], []).append(
                     Photo(row["zd_Id"], row["zd_CRC"], flag(row["empty"])))
         return out
@@ -215,7 +248,7 @@ class SubiektDatabase:
         z = s.zdjecie.c
         statement = select(z.zd_Id, z.zd_Zdjecie).where(z.zd_Id.in_(list(photo_ids)))
         found: dict[int, bytes | None] = {}
-        for row in self.all(statement):
+        for row in self.all(statement, "tw_ZdjecieTw BLOBs"):
             blob = row["zd_Zdjecie"]
             found[row["zd_Id"]] = None if blob is None else bytes(blob)
         return found
@@ -224,7 +257,7 @@ class SubiektDatabase:
 
     def change_clock(self) -> Any:
         """Subiekt's own newest tw_ZmianaTw time, as the driver returns it (None: empty log)."""
-        rows = self.all(select(func.max(s.zmiana.c.twz_CzasModyf).label("newest")))
+        rows = self.all(select(func.max(s.zmiana.c.twz_CzasModyf).label("newest")), "tw_ZmianaTw clock")
         return rows[0]["newest"] if rows else None
 
     def changed_since(self, since: Any) -> set[int]:
@@ -233,7 +266,7 @@ class SubiektDatabase:
         statement = (select(z.twz_TowarId).where(z.twz_CzasModyf >= bindparam("since", since, type_=NullType()))
                      .distinct())
         with self.connect() as conn:
-            return {row["twz_TowarId"] for row in self.rows(conn, statement)}
+            return {row["twz_TowarId"] for row in self.rows(conn, statement, "tw_ZmianaTw changes")}
 
 
 # -- errors ------------------------------------------------------------------------------
