@@ -2,21 +2,20 @@
 
 Every statement is built with `select()` on the declared tables (schema.py): no text
 SQL, no dialect hints (no TOP written by hand, no NOLOCK: short READ COMMITTED reads),
-COALESCE rather than ISNULL, so the same code runs on SQL Server and on SQLite. Rows
-are streamed; the catalog takes a handful of set-based queries whatever its size.
+COALESCE rather than ISNULL, so the same code runs on SQL Server and on SQLite. The
+catalog takes a handful of set-based queries whatever its size.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 from sqlalchemy import Select, and_, bindparam, case, create_engine, func, or_, select
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.types import NullType
 
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 GOOD, SERVICE, SET = 1, 2, 8  # tw_Rodzaj
 DB_HOST = "subiekt-db"  # how queries show in the run's call counts
 URL_EXAMPLE = "mssql+pymssql://user@host:1433/DATABASE"
-STREAM_ROWS = 500  # rows fetched per round trip while streaming
 PHOTO_BATCH = 16  # BLOBs per query: photos can be megabytes each
 
 
@@ -62,8 +60,13 @@ def needs_password(raw: Any) -> bool:
 
 
 def shown(url: URL) -> str:
-    """The URL as messages may name it: password masked."""
-    return url.render_as_string(hide_password=True)
+    """Where the database is, as messages name it: login, server, port and database, never the
+    password (the URL itself is a secret, masked wherever it appears)."""
+    if not url.host:
+        return f"the file {url.database}" if url.database else url.drivername
+    port = f":{url.port}" if url.port else ""
+    login = f"{url.username}@" if url.username else ""
+    return f"{login}{url.host}{port}/{url.database or ''}"
 
 
 def _read_only(url: URL) -> URL:
@@ -104,26 +107,15 @@ class SubiektDatabase:
 
     # -- plumbing ----------------------------------------------------------------
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise self.error(exc) from None
-
-    def rows(self, conn: Connection, statement: Select, what: str) -> Iterator[Mapping[str, Any]]:
-        """Stream a statement's rows as mappings (the driver fetches `STREAM_ROWS` at a time)."""
+    def all(self, statement: Select, what: str) -> list[Mapping[str, Any]]:
+        """Run one statement and read its rows (every statement is bounded: a page, an aggregate,
+        metadata, a few BLOBs), on a pooled connection given back at once."""
         self.stats.record(DB_HOST, what, 1, 0)
         try:
-            result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(statement)
-            yield from result.mappings()
+            with self.engine.connect() as conn:
+                return list(conn.execute(statement).mappings())
         except SQLAlchemyError as exc:
             raise self.error(exc) from None
-
-    def all(self, statement: Select, what: str) -> list[Mapping[str, Any]]:
-        with self.connect() as conn:
-            return list(self.rows(conn, statement, what))
 
     def error(self, exc: SQLAlchemyError) -> SyncError:
         return database_error(exc, self.where)
@@ -226,8 +218,7 @@ class SubiektDatabase:
         free = st.st_Stan - func.coalesce(st.st_StanRez, 0)
         statement = (select(st.st_TowId, func.sum(case((free > 0, free), else_=0)).label("available"))
                      .where(st.st_MagId.in_(list(warehouse_ids))).group_by(st.st_TowId))
-        with self.connect() as conn:
-            return {row["st_TowId"]: units(row["available"]) for row in self.rows(conn, statement, "tw_Stan")}
+        return {row["st_TowId"]: units(row["available"]) for row in self.all(statement, "tw_Stan")}
 
     def photos(self) -> dict[int, list[Photo]]:
         """Photo metadata of the goods an import takes (no BLOBs): main photo first."""
@@ -237,10 +228,8 @@ class SubiektDatabase:
                      .select_from(s.zdjecie.join(s.towar, t.tw_Id == z.zd_IdTowar))
                      .where(eligible()).order_by(z.zd_IdTowar, z.zd_Glowne.desc(), z.zd_Id))
         out: dict[int, list[Photo]] = {}
-        with self.connect() as conn:
-            for row in self.rows(conn, statement, "tw_ZdjecieTw metadata"):
-                out.setdefault(row["zd_IdTowar"], []).append(
-                    Photo(row["zd_Id"], row["zd_CRC"], flag(row["empty"])))
+        for row in self.all(statement, "tw_ZdjecieTw metadata"):
+            out.setdefault(row["zd_IdTowar"], []).append(Photo(row["zd_Id"], row["zd_CRC"], flag(row["empty"])))
         return out
 
     def photo_bytes(self, photo_ids: Sequence[int]) -> dict[int, bytes | None]:
@@ -265,8 +254,7 @@ class SubiektDatabase:
         z = s.zmiana.c
         statement = (select(z.twz_TowarId).where(z.twz_CzasModyf >= bindparam("since", since, type_=NullType()))
                      .distinct())
-        with self.connect() as conn:
-            return {row["twz_TowarId"] for row in self.rows(conn, statement, "tw_ZmianaTw changes")}
+        return {row["twz_TowarId"] for row in self.all(statement, "tw_ZmianaTw changes")}
 
 
 # -- errors ------------------------------------------------------------------------------
