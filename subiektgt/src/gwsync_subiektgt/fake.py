@@ -214,17 +214,20 @@ class SubiektFake:
     def secrets(self) -> list[str]:
         return [self.password]
 
-    def seed(self, products: int, *, model_share: float = 0.3, extras: bool = True) -> None:
-        """`products` goods for the e-shop (models count as one), plus rows an import leaves out."""
+    def seed(self, products: int, *, model_share: float = 0.3, extras: bool = True,
+             photo_share: float = 1.0) -> None:
+        """`products` goods for the e-shop (models count as one), plus rows an import leaves out;
+        `photo_share` of them with photos."""
         rng = self.db.rng
         with self.db.write() as db:
             if extras:
                 self._extras(db)
             for _ in range(products):
+                photos = None if rng.random() < photo_share else 0
                 if rng.random() < model_share:
-                    self._model(db, rng.randint(2, 4))
+                    self._model(db, rng.randint(2, 4), photos=1 if photos is None else 0)
                 else:
-                    self._lone(db)
+                    self._lone(db, photos=photos)
 
     def _lone(self, db: sqlite3.Connection, photos: int | None = None) -> int:
         rng = self.db.rng
@@ -236,14 +239,14 @@ class SubiektFake:
             stock=(rng.randint(0, 9), rng.randint(0, 4), rng.randint(0, 4)), ean=f"590{n:010d}",
             description=f"Ciepła czapka, wzór {n}")
 
-    def _model(self, db: sqlite3.Connection, sizes: int) -> int:
+    def _model(self, db: sqlite3.Connection, sizes: int, photos: int = 1) -> int:
         rng = self.db.rng
         colour = rng.choice(COLOURS)
         base = Decimal(rng.randint(4000, 12000)) / 100
         first = self.db.next_id["tw"] + 1
         members = [self.db.add_good(
             db, name=f"Koszulka polo {colour} {size}", symbol=f"POLO-{first}-{size}", net=base + index * 4,
-            group=1, fields=(size, colour), photos=1, stock=(rng.randint(0, 6), rng.randint(0, 3), 5),
+            group=1, fields=(size, colour), photos=photos, stock=(rng.randint(0, 6), rng.randint(0, 3), 5),
             ean=f"591{first + index:010d}", description=f"Koszulka polo, kolor {colour}")
             for index, size in enumerate(SIZES[:sizes])]
         md_id = self.db.add_model(db, f"Koszulka polo {colour} {first}", members)
