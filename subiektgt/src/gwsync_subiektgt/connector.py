@@ -136,7 +136,7 @@ class SubiektGTConnector(Connector):
             ("services", "services"), ("sets", "sets"), ("other", "other kinds"), ("deleted", "deleted"),
             ("not_for_shop", "not for the e-shop (tw_SklepInternet)")) if counts[k])
         seen = ", ".join(f"{text(w['mag_Symbol'])} ({text(w['mag_Nazwa'])})" for w in every) or "none"
-        return (f"database {shown(self.url)}: {counts['importable']} goods to import "
+        return (f"{shown(self.url)}: {counts['importable']} goods to import "
                 f"({counts['blocked']} of them blocked: inactive); left out: {left_out or 'nothing'}; "
                 f"price level {self.price_level} '{level_name}'; stock from "
                 f"{', '.join(text(w['mag_Symbol']) for w in chosen)}; warehouses seen: {seen}")
