@@ -157,3 +157,11 @@ def test_the_shop_is_the_server_and_database_without_the_login():
     connector = SubiektGTConnector({"db_url": "mssql+pymssql://reader:Pw-12345@ERP.local:1433/Firma_A",
                                     "schema": "dbo"})
     assert connector.shop == "erp.local:1433/Firma_A#dbo"
+
+
+def test_sparse_photos_still_come_many_per_query(subiekt, tmp_path):
+    subiekt.seed(120, photo_share=0.15, extras=False)
+    with Harness(SubiektGTConnector, subiekt.config(), tmp_path) as gw:
+        report = gw.run()
+    photos = report.images["uploaded"] + report.images["reused"]
+    assert photos >= 16 and db_queries(report)["tw_ZdjecieTw BLOBs"] <= -(-photos // 16) + 1

@@ -24,7 +24,7 @@ from gwsync.errors import ConfigError
 from gwsync.http import CallStats
 from gwsync.kit import ChangeCursor, KeysetPaginator, shop_identity
 from gwsync.kit.pagination import rows as page_rows
-from gwsync.models import Item, Present, Product, StockUpdate
+from gwsync.models import Item, Present, StockUpdate
 
 from . import schema
 from .database import SubiektDatabase, bound_value, cursor_value, needs_password, parse_url, shown
@@ -215,20 +215,24 @@ class SubiektGTConnector(Connector):
     def _yield_group(self, rows: Sequence[Mapping[str, Any]], rules: Rules, stock: Mapping[int, int],
                      photos: Mapping[int, Sequence[Photo]], known: frozenset[str],
                      groups: dict[str, str]) -> Iterator[Item]:
-        pid = group_key(rows[0], rules)
-        groups[pid] = _fingerprint(rows, photos)
-        for item in map_rows(rows, stock, photos, rules):
-            if isinstance(item, Product):
-                self.photos.expect([p for row in rows for p in photos.get(row["tw_Id"], ())],
-                                   prefetch=item.product_id not in known)
-            yield item
+        groups[group_key(rows[0], rules)] = _fingerprint(rows, photos)
+        yield from map_rows(rows, stock, photos, rules)
+
+    def _expect_photos(self, rows: Sequence[Mapping[str, Any]], rules: Rules,
+                       photos: Mapping[int, Sequence[Photo]], known: frozenset[str]) -> Iterator[Mapping[str, Any]]:
+        """Pass rows on, announcing a page's photos first: a BLOB query can then take the next
+        photos of new products from the whole page, not only from the few products in flight."""
+        for row in rows:
+            self.photos.expect(photos.get(row["tw_Id"], ()), prefetch=group_key(row, rules) not in known)
+        yield from rows
 
     def _read_all(self, rules: Rules, stock: Mapping[int, int], photos: Mapping[int, Sequence[Photo]],
                   known: frozenset[str], groups: dict[str, str]) -> Iterator[Item]:
         pages = KeysetPaginator(lambda after, size: self.db.product_page(rules, after, size), size=PRODUCT_PAGE,
                                 what="Subiekt GT goods (tw__Towar)",
                                 key=lambda row: (row["group_key"], row["tw_Id"]))
-        for rows in _grouped(page_rows(pages), rules):
+        announced = (row for page in pages for row in self._expect_photos(page, rules, photos, known))
+        for rows in _grouped(announced, rules):
             yield from self._yield_group(rows, rules, stock, photos, known, groups)
 
     def _read_changed(self, rules: Rules, stock: Mapping[int, int], photos: Mapping[int, Sequence[Photo]],
@@ -255,7 +259,8 @@ class SubiektGTConnector(Connector):
                 yield StockUpdate(product_id=pid, variant_id=variant_id, stock=stock.get(row["tw_Id"], 0),
                                   price=decimal(row["gross"]))
         for chunk in _chunks(reread, ID_CHUNK):
-            for rows in _grouped(self.db.products_of(rules, chunk), rules):
+            found = self.db.products_of(rules, chunk)
+            for rows in _grouped(self._expect_photos(found, rules, photos, known), rules):
                 yield from self._yield_group(rows, rules, stock, photos, known, groups)
         yield Present(product_ids=tuple(members))
 
