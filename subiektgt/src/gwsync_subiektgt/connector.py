@@ -212,9 +212,9 @@ class SubiektGTConnector(Connector):
             ctx.notes.append("Subiekt GT: the change log (tw_ZmianaTw) is empty; every run reads everything")
         cursor.commit()
 
-    def _yield_group(self, rows: Sequence[Mapping[str, Any]], rules: Rules, stock: Mapping[int, int],
-                     photos: Mapping[int, Sequence[Photo]], known: frozenset[str],
-                     groups: dict[str, str]) -> Iterator[Item]:
+    @staticmethod
+    def _yield_group(rows: Sequence[Mapping[str, Any]], rules: Rules, stock: Mapping[int, int],
+                     photos: Mapping[int, Sequence[Photo]], groups: dict[str, str]) -> Iterator[Item]:
         groups[group_key(rows[0], rules)] = _fingerprint(rows, photos)
         yield from map_rows(rows, stock, photos, rules)
 
@@ -233,7 +233,7 @@ class SubiektGTConnector(Connector):
                                 key=lambda row: (row["group_key"], row["tw_Id"]))
         announced = (row for page in pages for row in self._expect_photos(page, rules, photos, known))
         for rows in _grouped(announced, rules):
-            yield from self._yield_group(rows, rules, stock, photos, known, groups)
+            yield from self._yield_group(rows, rules, stock, photos, groups)
 
     def _read_changed(self, rules: Rules, stock: Mapping[int, int], photos: Mapping[int, Sequence[Photo]],
                       known: frozenset[str], groups: dict[str, str], meta: Mapping[str, Any],
@@ -261,7 +261,7 @@ class SubiektGTConnector(Connector):
         for chunk in _chunks(reread, ID_CHUNK):
             found = self.db.products_of(rules, chunk)
             for rows in _grouped(self._expect_photos(found, rules, photos, known), rules):
-                yield from self._yield_group(rows, rules, stock, photos, known, groups)
+                yield from self._yield_group(rows, rules, stock, photos, groups)
         yield Present(product_ids=tuple(members))
 
 
