@@ -186,3 +186,14 @@ def test_prices_from_sql_server_arrive_as_decimal_and_stay_exact(subiekt):
     subiekt.execute("UPDATE tw_Cena SET tc_CenaBrutto1 = 19.99 WHERE tc_IdTowar = ?", (tw_id,))
     items = [i for i in connector(subiekt).read(ReadContext()) if getattr(i, "product_id", "") == str(tw_id)]
     assert items[0].price == Decimal("19.99")
+
+
+def test_a_sqlite_copy_is_opened_read_only_and_a_wrong_path_creates_nothing(subiekt, tmp_path):
+    subiekt.seed(1)
+    missing = tmp_path / "nowhere" / "copy.sqlite"
+    with pytest.raises(Unreachable, match="cannot reach"):
+        SubiektGTConnector({"db_url": f"sqlite:///{missing}"}).check()
+    assert not missing.exists() and not missing.parent.exists()
+    db = connector(subiekt).db
+    with db.engine.connect() as conn, pytest.raises(OperationalError, match="readonly"):
+        conn.exec_driver_sql("DELETE FROM tw__Towar")
