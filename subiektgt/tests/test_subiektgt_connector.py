@@ -165,3 +165,12 @@ def test_sparse_photos_still_come_many_per_query(subiekt, tmp_path):
         report = gw.run()
     photos = report.images["uploaded"] + report.images["reused"]
     assert photos >= 16 and db_queries(report)["tw_ZdjecieTw BLOBs"] <= -(-photos // 16) + 1
+
+
+def test_a_renamed_model_is_renamed_on_the_next_run(gw, subiekt):
+    gw.run()
+    model_id, members = next(iter(sorted(subiekt.models.items())))
+    subiekt.execute("UPDATE sl_ModelTw SET mdt_Nazwa = 'Polo premium' WHERE mdt_Id = ?", (model_id,))
+    report = gw.run()
+    assert report.counts["updated"] == len(members)
+    assert all(live(gw)[(f"model-{model_id}", str(m))]["name"].startswith("Polo premium") for m in members)

@@ -267,8 +267,8 @@ class SubiektGTConnector(Connector):
 
 def _fingerprint(rows: Iterable[Mapping[str, Any]], photos: Mapping[int, Sequence[Photo]]) -> str:
     """What may change without a change-log entry and that a stock update cannot carry:
-    the group's members, their blocked flag and their photos."""
-    return _digest([[row["tw_Id"], flag(row["tw_Zablokowany"]),
+    the group's members, their blocked flag and their photos, the model's name."""
+    return _digest([[row["tw_Id"], flag(row["tw_Zablokowany"]), text(row.get("mdt_Nazwa")),
                      [[p.photo_id, text(p.crc), p.empty] for p in photos.get(row["tw_Id"], ())]]
                     for row in sorted(rows, key=lambda r: r["tw_Id"])])
 

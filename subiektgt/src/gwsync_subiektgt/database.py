@@ -200,13 +200,14 @@ class SubiektDatabase:
         return statement, key
 
     def listing_page(self, rules: Rules, after: int | None, size: int) -> list[Mapping[str, Any]]:
-        """Every good an import takes, narrow (identity, model, blocked, price): incremental runs."""
-        t, c, mt = s.towar, s.cena, s.model_towar
+        """Every good an import takes, narrow (identity, model and its name, blocked, price): incremental runs."""
+        t, c, mt, md = s.towar, s.cena, s.model_towar, s.model
         n = rules.price_level
-        statement = (select(t.c.tw_Id, mt.c.mtw_IdModel, t.c.tw_Zablokowany,
+        statement = (select(t.c.tw_Id, mt.c.mtw_IdModel, md.c.mdt_Nazwa, t.c.tw_Zablokowany,
                             c.c[f"tc_CenaBrutto{n}"].label("gross"), c.c[f"tc_IdWaluta{n}"].label("currency"))
                      .select_from(t.outerjoin(c, c.c.tc_IdTowar == t.c.tw_Id)
-                                  .outerjoin(mt, mt.c.mtw_IdTowar == t.c.tw_Id))
+                                  .outerjoin(mt, mt.c.mtw_IdTowar == t.c.tw_Id)
+                                  .outerjoin(md, md.c.mdt_Id == mt.c.mtw_IdModel))
                      .where(eligible()))
         if after is not None:
             statement = statement.where(t.c.tw_Id > after)
