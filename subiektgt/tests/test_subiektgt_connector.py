@@ -104,6 +104,12 @@ def test_photos_are_fetched_in_batches_once_and_never_again(gw, subiekt):
     assert "tw_ZdjecieTw BLOBs" not in db_queries(full) and full.writes == 0
 
 
+def test_rows_left_out_by_rule_are_counted_in_the_report(gw, subiekt):
+    report = gw.run()
+    assert ("Subiekt GT: rows left out by rule (not goods for the e-shop): 1 services, 1 sets, 2 deleted, "
+            "1 not for the e-shop (tw_SklepInternet)") in report.notes
+
+
 def test_an_empty_photo_is_reported_with_the_symbol_and_the_product_goes_on(gw, subiekt):
     report = gw.run()
     [problem] = report.image_problems

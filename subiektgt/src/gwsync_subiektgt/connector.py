@@ -132,9 +132,7 @@ class SubiektGTConnector(Connector):
         chosen, every = self._warehouses()
         parameters = self.db.parameters()
         level_name = text(parameters.get(f"twp_NazwaCeny{self.price_level}")) or f"cena {self.price_level}"
-        left_out = ", ".join(f"{counts[k]} {label}" for k, label in (
-            ("services", "services"), ("sets", "sets"), ("other", "other kinds"), ("deleted", "deleted"),
-            ("not_for_shop", "not for the e-shop (tw_SklepInternet)")) if counts[k])
+        left_out = _left_out(counts)
         seen = ", ".join(f"{text(w['mag_Symbol'])} ({text(w['mag_Nazwa'])})" for w in every) or "none"
         return (f"{shown(self.url)}: {counts['importable']} goods to import "
                 f"({counts['blocked']} of them blocked: inactive); left out: {left_out or 'nothing'}; "
@@ -201,6 +199,9 @@ class SubiektGTConnector(Connector):
         photos = self.db.photos()
         groups: dict[str, str] = {}
         if cursor.full:
+            left_out = _left_out(self.db.counts())
+            if left_out:
+                ctx.notes.append(f"Subiekt GT: rows left out by rule (not goods for the e-shop): {left_out}")
             yield from self._read_all(rules, stock, photos, ctx.known_product_ids, groups)
         else:
             yield from self._read_changed(rules, stock, photos, ctx.known_product_ids, groups,
@@ -263,6 +264,12 @@ class SubiektGTConnector(Connector):
             for rows in _grouped(self._expect_photos(found, rules, photos, known), rules):
                 yield from self._yield_group(rows, rules, stock, photos, groups)
         yield Present(product_ids=tuple(members))
+
+
+def _left_out(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{counts[k]} {label}" for k, label in (
+        ("services", "services"), ("sets", "sets"), ("other", "other kinds"), ("deleted", "deleted"),
+        ("not_for_shop", "not for the e-shop (tw_SklepInternet)")) if counts[k])
 
 
 def _fingerprint(rows: Iterable[Mapping[str, Any]], photos: Mapping[int, Sequence[Photo]]) -> str:
