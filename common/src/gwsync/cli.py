@@ -19,7 +19,7 @@ from .connector import Connector
 from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, SyncError
 from .redact import RedactingFilter, redact
 from .report import Report
-from .runner import run_check, run_import
+from .runner import run_check, run_import, run_migrate_source
 from .state_cli import state_group
 from .stock.cli import serve_group
 from .sync import Engine
@@ -149,7 +149,21 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         except Exception as exc:
             _fail(exc)
 
-    for command in (import_cmd, check_cmd):
+    @group.command("migrate-source", help="Move the Gateway products of an old source shop id (the shop's "
+                   "address changed) to the current one, so the next import adopts them.")
+    @_common_options
+    @click.option("--from", "old_shop", required=True, metavar="OLD",
+                  help="The old source shop id, as the refusing import named it.")
+    def migrate_cmd(log_format: str, verbose: bool, old_shop: str, **params: Any) -> None:
+        setup_logging(log_format, verbose)
+        try:
+            moved = run_migrate_source(connector_cls, _resolve(connector_cls, params), old_shop)
+        except Exception as exc:
+            _fail(exc)
+            return
+        click.echo(f"moved {moved} products from source shop {old_shop}; run import next")
+
+    for command in (import_cmd, check_cmd, migrate_cmd):
         command.params.extend(_connector_options(connector_cls))
     resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
     all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731

@@ -191,7 +191,7 @@ class HttpClient:
             session = self._read_post if idempotent else self._once
         if self.limiter:
             self.limiter.acquire()
-        host = urlsplit(url).netloc
+        host = urlsplit(url).netloc.rpartition("@")[2]  # counters and reports never show user info
         try:
             response = session.request(method, url, timeout=timeout or self.timeout, **kwargs)
         except requests.RequestException as exc:

@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 import requests
 
-from .errors import SyncError
+from .errors import HttpError, SyncError
 from .http import CallStats, HttpClient
 from .models import Image, ImageAccess
 from .state import StateStore
@@ -41,7 +41,12 @@ def uploaded_digest(url: str) -> str | None:
 
 
 class BrokenImage(SyncError):
-    """This image cannot be used; the product goes on without it."""
+    """This image is broken at the source (404, not an image, too big); the product goes on without it."""
+
+
+class ImageHostFailed(SyncError):
+    """Hosting failed on our side (the Gateway's grant, upload or copy, after retries): the item
+    is not written now (never without an image that only failed here) and is tried next run."""
 
 
 @dataclass
@@ -97,8 +102,10 @@ class ImageService:
 
     def __init__(self, state: StateStore, upload: Callable[[bytes, str, str], str],
                  copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response | bytes],
-                 stats: CallStats, dry_run: bool = False) -> None:
+                 stats: CallStats, dry_run: bool = False,
+                 on_host: Callable[[str, str], None] | None = None) -> None:
         self.state = state
+        self._on_host = on_host or (lambda how, url: None)  # ("upload" | "copy", source url): the plan
         self._upload, self._copy, self._fetch_auth = upload, copy_public, fetch_auth
         self._anonymous = HttpClient("http://localhost/", service="images", stats=stats, pool=4)
         self.dry_run = dry_run
@@ -120,13 +127,11 @@ class ImageService:
             return self._host(image)
 
     def _host(self, image: Image) -> str:
-        if self.dry_run:
-            return f"dry-run:{image.cache_key}"
+        """Upload or copy one image. A dry run decides the same but sends nothing: it records a
+        placeholder (its state is rolled back), so the counts match the real run's."""
         if image.access is ImageAccess.PUBLIC:
-            try:
-                url = self._copy(image.url)
-            except SyncError as exc:
-                raise BrokenImage(f"the Gateway could not copy it: {exc}") from None
+            self._on_host("copy", image.url)
+            url = f"dry-run:copy:{image.cache_key}" if self.dry_run else self._copy_public(image)
             self.state.save_image(image.cache_key, url)
             self.count("copied")
             return url
@@ -140,10 +145,28 @@ class ImageService:
             self.count("reused")
         else:
             content_type, ext = kind
-            url = self._upload(data, f"{digest}.{ext}", content_type)
+            self._on_host("upload", image.url)
+            url = f"dry-run:upload:{digest}" if self.dry_run else self._upload_bytes(data, f"{digest}.{ext}",
+                                                                                     content_type)
             self.count("uploaded")
         self.state.save_image(image.cache_key, url, digest)
         return url
+
+    def _copy_public(self, image: Image) -> str:
+        try:
+            return self._copy(image.url)
+        except HttpError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                raise BrokenImage(f"the Gateway could not copy it: {exc}") from None  # refused the source
+            raise ImageHostFailed(f"image copy failed on the Gateway's side: {exc}") from None
+        except SyncError as exc:
+            raise ImageHostFailed(f"image copy failed: {exc}") from None
+
+    def _upload_bytes(self, data: bytes, filename: str, content_type: str) -> str:
+        try:
+            return self._upload(data, filename, content_type)
+        except SyncError as exc:
+            raise ImageHostFailed(f"image upload failed: {exc}") from None
 
     def _fetch(self, image: Image) -> bytes:
         self.count("fetched")

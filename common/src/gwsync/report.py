@@ -34,7 +34,7 @@ class Report:
     failures: list[Problem] = field(default_factory=list)
     skips: list[Problem] = field(default_factory=list)
     image_problems: list[Problem] = field(default_factory=list)
-    plan: list[str] = field(default_factory=list)
+    plan: list[Any] = field(default_factory=list)  # gwsync.plan.Action; str() is its line
     notes: list[str] = field(default_factory=list)
     uncategorised: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
@@ -61,9 +61,9 @@ class Report:
         with self._lock:
             self.image_problems.append(Problem(identity, name, reason))
 
-    def planned(self, line: str) -> None:
+    def planned(self, action: Any) -> None:
         with self._lock:
-            self.plan.append(line)
+            self.plan.append(action)
 
     def uncategorised_path(self, path: str) -> None:
         with self._lock:
@@ -106,6 +106,7 @@ class Report:
             "skipped": [p.as_dict() for p in self.skips],
             "broken_images": [p.as_dict() for p in self.image_problems],
             "notes": [redact(n) for n in self.notes],
+            "plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan],
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
                       "retries": self.stats.retries, "throttled": self.stats.throttled},
             "seconds": round(self.seconds, 3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
 import signal
 import sys
@@ -32,14 +33,21 @@ def main() -> None:
 
 @main.command()
 @click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="SQLite file (created when missing).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback needs --public.")
+@click.option("--public", is_flag=True,
+              help="Allow a non-loopback --host. The sandbox has unauthenticated control endpoints "
+                   "and fetches URLs: never expose it to a network you do not trust.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port; 0 picks a free one.")
 @click.option("--shop", "shops", multiple=True, metavar="GUID:BASE64KEY", help="Register a shop (repeatable).")
 @click.option("--base-url", default=None, help="Public root used in hosted image URLs.")
 @click.option("--log-requests/--no-log-requests", default=False, help="One stderr line per request.")
-def serve(db: str, host: str, port: int, shops: tuple[str, ...], base_url: str | None,
+def serve(db: str, host: str, port: int, public: bool, shops: tuple[str, ...], base_url: str | None,
           log_requests: bool) -> None:
     """Serve the sandbox until interrupted; prints its URL on stdout."""
+    if not public and not is_loopback_host(host):
+        raise click.UsageError(f"--host {host} is not a loopback address; the sandbox's control "
+                               "endpoints have no authentication, so add --public to mean it")
     try:
         pairs = [_parse_shop(value) for value in shops]
         store, _ = open_store(db)
@@ -61,6 +69,15 @@ def serve(db: str, host: str, port: int, shops: tuple[str, ...], base_url: str |
     finally:
         server.server_close()
         store.close()
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command("new-shop")

@@ -1,4 +1,4 @@
-"""Fault injection for the sandbox: latency, 429, 5xx and responses lost after commit.
+"""Fault injection for the sandbox: latency, 429, 5xx, responses lost after commit, index lag.
 
 Counts ("the next N requests") are deterministic and preferred in tests;
 rates draw from a seeded RNG so a run can be repeated. `fail_paths` (a
@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -27,8 +29,11 @@ class FaultSettings:
     throttle_next: int = 0  # the next N matching requests answered 429
     retry_after: int = 1  # Retry-After seconds sent with a 429
     drop_rate: float = 0.0  # fraction of successful writes whose answer is lost after commit
-    drop_next: int = 0  # the next N successful writes (E1, PUT) whose answer is lost
+    drop_next: int = 0  # the next N successful writes whose answer is lost
+    drop_first: bool = False  # the first successful write of each route loses its answer
     drop_mode: str = "reset"  # "reset": the connection breaks; "504": a Gateway Timeout
+    rate_limit: float = 0.0  # requests per second allowed (0: no limit); beyond it 429
+    index_lag_ms: int = 0  # E4 sees a write only this many milliseconds after it committed (B16)
     fail_paths: str | None = None  # regex; when set, only matching paths get faults
     seed: int | None = None
 
@@ -45,11 +50,14 @@ class Injection:
 class Faults:
     """Thread-safe fault settings; change them with `configure` or POST /_sandbox/faults."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, **settings: Any) -> None:
         self._lock = threading.Lock()
         self._settings = FaultSettings()
         self._rng = random.Random()
         self._pattern: re.Pattern[str] | None = None
+        self._dropped_routes: set[str] = set()
+        self._window: tuple[float, int] = (0.0, 0)  # (second it started, requests in it)
+        self.clock = clock  # the index lag's clock; tests share theirs with the client
         self.configure(**settings)
 
     def configure(self, **settings: Any) -> FaultSettings:
@@ -59,6 +67,7 @@ class Faults:
             self._settings = new
             self._rng = random.Random(new.seed)
             self._pattern = re.compile(new.fail_paths) if new.fail_paths else None
+            self._dropped_routes = set()
             return FaultSettings(**asdict(new))
 
     def update(self, **settings: Any) -> FaultSettings:
@@ -90,18 +99,37 @@ class Faults:
                 return None
             if self._take("throttle_next") or self._draw(s.throttle_rate):
                 return Injection("throttle", 429, {"Retry-After": str(s.retry_after)})
+            if s.rate_limit and self._over_rate(s.rate_limit):
+                return Injection("throttle", 429, {"Retry-After": "1"})
             if self._take("fail_next") or self._draw(s.error_rate):
                 return Injection("error", s.error_status, {})
             return None
 
-    def drop_after_commit(self, path: str) -> str | None:
+    def drop_after_commit(self, path: str, route: str = "") -> str | None:
         """The drop mode when this committed write's answer must be lost, else None."""
         with self._lock:
             if not self._applies(path):
                 return None
-            if self._take("drop_next") or self._draw(self._settings.drop_rate):
+            first = self._settings.drop_first and route not in self._dropped_routes
+            if first:
+                self._dropped_routes.add(route)
+            if first or self._take("drop_next") or self._draw(self._settings.drop_rate):
                 return self._settings.drop_mode
             return None
+
+    def index_lag(self) -> float:
+        """Seconds a write stays invisible to E4 (B16)."""
+        with self._lock:
+            return self._settings.index_lag_ms / 1000.0
+
+    def _over_rate(self, limit: float) -> bool:
+        """A fixed one-second window: more than `limit` requests in it are refused."""
+        now = time.monotonic()
+        start, count = self._window
+        if now - start >= 1.0:
+            start, count = now, 0
+        self._window = (start, count + 1)
+        return count + 1 > limit
 
     def _take(self, counter: str) -> bool:
         left = getattr(self._settings, counter)
@@ -124,10 +152,15 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
         value = settings.get(name, 0.0)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number from 0 to 1")
-    for name in ("fail_next", "throttle_next", "drop_next", "retry_after"):
+    for name in ("fail_next", "throttle_next", "drop_next", "retry_after", "index_lag_ms"):
         value = settings.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer")
+    rate = settings.get("rate_limit", 0.0)
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate < 0:
+        raise ValueError("rate_limit must be a non-negative number of requests per second")
+    if not isinstance(settings.get("drop_first", False), bool):
+        raise ValueError("drop_first must be true or false")
     latency = settings.get("latency", 0.0)
     if not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0:
         raise ValueError("latency must be a non-negative number of seconds")
