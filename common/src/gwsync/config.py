@@ -137,7 +137,7 @@ def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], fil
         values["gateway_url"] = SANDBOX
     sandbox = values.get("gateway_url") == SANDBOX
     for setting in prompt_order(connector_settings, sandbox):
-        if setting.key not in values and setting.required:
+        if setting.key not in values and setting.needed(values):
             answer = answers.ask(setting)
             if answer is not None:
                 values[setting.key] = answer
@@ -161,7 +161,7 @@ def check_file_keys(file_values: Mapping[str, Any], settings: Sequence[Setting])
 
 
 def _missing(setting: Setting, values: Mapping[str, Any], sandbox: bool) -> bool:
-    if setting.key in values or not setting.required or setting.default is not None:
+    if setting.key in values or not setting.needed(values) or setting.default is not None:
         return False
     return not (sandbox and setting in (SIGNING_KEY, SHOP_GUID))
 
