@@ -30,6 +30,10 @@ class Setting:
     required: bool = True
     default: str | None = None
     kind: SettingKind = "text"
+    # An optional setting that is asked anyway (when missing) once the setting with this key
+    # is set to something other than no: "Does the shop need OAuth? yes" -> its three secrets.
+    # Asked only when something it gates is still missing.
+    ask_if: str | None = None
 
     @property
     def flag(self) -> str:
