@@ -146,6 +146,7 @@ class MagentoShop:
         self.granted = set(ACL.values())
         self.nonces: set[str] = set()
         self.calls: Counter = Counter()
+        self.log: list[tuple[str, dict[str, str]]] = []  # (route, query) of every API call
         self._faults: list[tuple[int, dict[str, str]]] = []
         self._clock = datetime(2024, 5, 1, 10, 0, 0)
         self._next_id = 1
@@ -289,6 +290,7 @@ class MagentoShop:
             return self._json({"message": "Request does not match any route."}, 404)
         store, route = unquote(parts[1]), "/".join(parts[3:])
         self.calls[route.split("/")[0]] += 1
+        self.log.append((route, dict(request.args.items())))
         with self.lock:
             if self._faults:
                 status, headers = self._faults.pop(0)
