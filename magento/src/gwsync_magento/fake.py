@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from oauthlib.oauth1 import Client
 from oauthlib.oauth1.rfc5849 import signature, utils
 from werkzeug.wrappers import Request, Response
 
@@ -291,17 +292,17 @@ class MagentoShop:
         store, route = unquote(parts[1]), "/".join(parts[3:])
         self.calls[route.split("/")[0]] += 1
         self.log.append((route, dict(request.args.items())))
-        with self.lock:
-            if self._faults:
-                status, headers = self._faults.pop(0)
-                return Response(json.dumps({"message": "Internal Error."}), status=status, headers=headers,
-                                content_type="application/json")
         if store not in self.stores:
             return self._json({"message": "The store that was requested wasn't found. Verify the store and "
                                           "try again."}, 404)
         denied = self._authorize(request, route)
         if denied is not None:
             return denied
+        with self.lock:  # after authorization: a signed request's nonce is spent even when PHP fails later
+            if self._faults:
+                status, headers = self._faults.pop(0)
+                return Response(json.dumps({"message": "Internal Error."}), status=status, headers=headers,
+                                content_type="application/json")
         with self.lock:
             body = self._route(route, request)
         if isinstance(body, Response):
@@ -336,7 +337,8 @@ class MagentoShop:
                                                  headers={"Authorization": header}, exclude_oauth_signature=True)
         base = signature.signature_base_string(request.method, signature.base_string_uri(request.base_url),
                                                signature.normalize_parameters(collected))
-        expected = signature.sign_hmac_sha256(base, CONSUMER_SECRET, TOKEN_SECRET)
+        secrets_of = Client(CONSUMER_KEY, client_secret=CONSUMER_SECRET, resource_owner_secret=TOKEN_SECRET)
+        expected = signature.sign_hmac_sha256_with_client(base, secrets_of)
         if not signature.safe_string_equals(expected, params.get("oauth_signature", "")):
             return "The signature is invalid. Verify and try again."
         nonce = params.get("oauth_nonce", "")
