@@ -245,7 +245,8 @@ def test_legacy_stock_when_msi_is_absent(tmp_path):
             live = by_source(gw.products())
             stocks = sorted(p["stock_level"] for k, p in live.items() if k[0] == str(ids["hoodie"]))
             assert stocks == [2, 5, 10]
-            assert any(route == "stockItems/lowStock" for route, _ in fake.shop.log)
+            calls = [args for route, args in fake.shop.log if route == "stockItems/lowStock"]
+            assert calls == [{"scopeId": "0", "qty": "1000000000", "currentPage": "1", "pageSize": "300"}]
 
 
 def test_only_the_named_sources_count(tmp_path):
@@ -332,3 +333,16 @@ def test_docker_run_i_answers_with_a_bearer_token(tmp_path):
             result = gw.cli(["import"], env=env, input=answers)
             assert result.exit_code == EXIT_OK, result.output
             assert "Consumer Key" not in result.stderr  # no OAuth questions after a no
+
+
+def test_groups_from_the_listing():
+    from gwsync_magento.connector import Listed, batches, group_listing
+
+    listing = [Listed("1", "A-S", "simple", ""), Listed("2", "A-M", "simple", ""), Listed("3", "B", "simple", ""),
+               Listed("4", "A", "configurable", "", ("1", "2", "9")), Listed("5", "C", "configurable", "", ("2",)),
+               Listed("6", "SET", "bundle", "", ()), Listed("7", "V", "virtual", "")]
+    groups, others = group_listing(listing)
+    assert [(g.head.id, [c.id for c in g.children]) for g in groups] == [("3", []), ("4", ["1", "2"]), ("5", [])]
+    assert [p.id for p in others] == ["6", "7"]
+    assert [[g.head.id for g in b] for b in batches(groups, size=4)] == [["3", "4"], ["5"]]
+    assert [[g.head.id for g in b] for b in batches(groups, size=2)] == [["3"], ["4"], ["5"]]  # never split

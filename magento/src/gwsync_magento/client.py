@@ -228,11 +228,18 @@ class MagentoClient:
     def pages(self, path: str, *, what: str, filters: Sequence[Sequence[tuple[str, str, str]]] = (),
               fields: str | None = None, size: int = PAGE_SIZE, sort: str | None = "entity_id",
               key: Callable[[dict], Hashable] | None = lambda row: str(row.get("id")),
-              extra: Mapping[str, str] | None = None) -> Iterator[list[dict]]:
-        """Whole pages of a searchCriteria list, in `sort` order, until `total_count` is reached."""
+              extra: Mapping[str, str] | None = None, plain_paging: bool = False) -> Iterator[list[dict]]:
+        """Whole pages of a searchCriteria list, in `sort` order, until `total_count` is reached.
+
+        `plain_paging`: the list takes `currentPage` and `pageSize` as plain parameters
+        (`stockItems/lowStock`) instead of `searchCriteria[...]`.
+        """
 
         def fetch(number: int, page_size: int) -> Page[dict]:
-            params = criteria(page=number, size=page_size, sort=sort, filters=filters)
+            if plain_paging:
+                params = {"currentPage": str(number), "pageSize": str(page_size)}
+            else:
+                params = criteria(page=number, size=page_size, sort=sort, filters=filters)
             if fields:
                 params["fields"] = fields
             params.update(extra or {})

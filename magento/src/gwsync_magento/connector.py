@@ -3,7 +3,7 @@
 One run:
 1. lookups: the store view's config (media URL, website), tax rules and rates, the
    category tree; option labels of configurable attributes when first needed;
-2. a narrow listing of every product (id, SKU, type, status, `updated_at`, child
+2. a narrow listing of every product (id, SKU, type, `updated_at`, child
    links; 300 per call, by `entity_id`, stopping on `total_count`): which simple
    products are children of which configurable, which products exist;
 3. per batch of groups (a configurable with its children, or a plain product):
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 MARGIN = timedelta(minutes=5)  # saves in progress while a page was read; updated_at has whole seconds
 SKU_CHUNK = 100  # SKUs per source-items call (URL length; 3 sources still fit in one page of 300)
-LISTING_FIELDS = ("items[id,sku,type_id,status,updated_at,extension_attributes[configurable_product_links]],"
+LISTING_FIELDS = ("items[id,sku,type_id,updated_at,extension_attributes[configurable_product_links]],"
                   "total_count")
 RECORD_FIELDS = ("items[id,sku,name,price,status,visibility,type_id,updated_at,custom_attributes,"
                  "media_gallery_entries,extension_attributes[website_ids,category_links,"
@@ -320,7 +320,7 @@ class MagentoConnector(Connector):
         """Every legacy stock row (`stockItems/lowStock` with a huge threshold), by SKU."""
         rows = self.client.list_all("stockItems/lowStock", what="legacy stock items", sort=None,
                                     key=lambda r: str(r.get("item_id")),
-                                    extra={"scopeId": "0", "qty": "1000000000"})
+                                    extra={"scopeId": "0", "qty": "1000000000"}, plain_paging=True)
         by_id = legacy_stock(rows)
         return {p.sku: by_id.get(p.id, 0) for p in listing}
 

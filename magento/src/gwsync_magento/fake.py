@@ -408,12 +408,13 @@ class MagentoShop:
         return {"items": rows, "search_criteria": criteria, "total_count": total}
 
     def _low_stock(self, request: Request) -> Any:
+        """`StockRegistry::getLowStockItems($scopeId, $qty, $currentPage, $pageSize)`: plain paging parameters."""
         threshold = float(request.args.get("qty", "0"))
         size = int(request.args.get("pageSize", "0") or 0)
         page = int(request.args.get("currentPage", "1") or 1)
         rows = [{"item_id": pid, "product_id": pid, "stock_id": 1, "qty": qty, "is_in_stock": qty > 0,
                  "manage_stock": True} for pid, qty in sorted(self.legacy.items())
-                if pid in self.products and qty < threshold]
+                if pid in self.products and qty <= threshold]
         total = len(rows)
         if size:
             page = min(max(page, 1), max(1, math.ceil(total / size)))
@@ -478,6 +479,19 @@ class MagentoFake:
                 else:
                     shop.add_simple(f"Produkt {i}", round(10 + (i % 13) * 1.37, 2), stock=i % 9,
                                     tax_class=tax_class, category="5")
+
+    def seed_configurables(self, count: int, *, children: int = 3, images: int = 1) -> None:
+        """Only configurables (the benchmark's catalog): `children` simple children each, MSI in two sources."""
+        shop = self.shop
+        with shop.lock:
+            for i in range(count):
+                prices = [round(40 + i % 7 + c * 2.5, 2) for c in range(children)]
+                stocks = [{"default": (i + c) % 5, "magazyn_2": c} for c in range(children)]
+                parent = shop.add_configurable(f"Bluza {i}", prices, tax_class=TAX_CLASSES[i % 3], stocks=stocks)
+                record = shop.products[parent]
+                record["media_gallery_entries"] = record["media_gallery_entries"][:images]
+                for child in record["extension_attributes"]["configurable_product_links"]:
+                    shop.products[child]["media_gallery_entries"] = []
 
     def expected_items(self) -> int:
         products = self.shop.products.values()
