@@ -347,3 +347,12 @@ def test_groups_from_the_listing():
     assert [p.id for p in others] == ["6", "7"]
     assert [[g.head.id for g in b] for b in batches(groups, size=4)] == [["3", "4"], ["5"]]
     assert [[g.head.id for g in b] for b in batches(groups, size=2)] == [["3"], ["4"], ["5"]]  # never split
+
+
+@pytest.mark.parametrize("setting, value, name", [
+    ("catalog_prices", "brutto", "MAGENTO_CATALOG_PRICES"),
+    ("oauth", "yes", "MAGENTO_CONSUMER_KEY, MAGENTO_CONSUMER_SECRET, MAGENTO_ACCESS_TOKEN_SECRET"),
+])
+def test_bad_settings_name_the_variable(setting, value, name):
+    with pytest.raises(ConfigError, match=name):
+        MagentoConnector({"url": "https://shop.example.com", "access_token": "t" * 32, setting: value})
