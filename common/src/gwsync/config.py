@@ -3,7 +3,8 @@
 Prompts happen only for values still missing and only when stdin can answer. Under
 `docker run -i` stdin is a pipe, so answers are read line by line, in this order:
 signing key, shop GUID, the connector's credentials as it declares them (an optional
-one with `ask_if` only after a yes to the question it follows), then any other missing value. Secrets have no flags (they would show in process lists).
+one with `ask_if` only after a yes to the question it follows), then any other missing
+value. Secrets have no flags (they would show in process lists).
 """
 
 from __future__ import annotations
