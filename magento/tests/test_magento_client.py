@@ -356,3 +356,27 @@ def test_groups_from_the_listing():
 def test_bad_settings_name_the_variable(setting, value, name):
     with pytest.raises(ConfigError, match=name):
         MagentoConnector({"url": "https://shop.example.com", "access_token": "t" * 32, setting: value})
+
+
+def test_a_product_deleted_between_the_listing_and_its_read_is_archived_only_next_run(tmp_path):
+    with MagentoFake.running() as fake:
+        fake.seed(4)
+        with Harness(MagentoConnector, fake.config(), tmp_path) as gw:
+            gw.run()
+            victim = next(p for p in fake.shop.products.values() if p["type_id"] == "simple"
+                          and p["visibility"] == 4)
+            fake.shop.touch(victim["id"], price=victim["price"] + 1)  # read in full on the next run
+            original = fake.shop._search
+
+            def delete_before_records(rows, request, aliases):
+                if request.args.get("searchCriteria[filter_groups][0][filters][0][field]") == "entity_id":
+                    fake.shop.remove(victim["id"])
+                    rows = [r for r in rows if r["id"] != victim["id"]]
+                return original(rows, request, aliases)
+
+            fake.shop._search = delete_before_records
+            report = gw.run()
+            assert report.complete and report.counts["archived"] == 0 and report.counts["failed"] == 0
+            fake.shop._search = original
+            assert gw.run().counts["archived"] == 1
+            assert (str(victim["id"]), None) not in by_source(gw.products())
