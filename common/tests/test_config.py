@@ -109,3 +109,28 @@ def test_a_setting_needed_only_in_some_cases_is_asked_only_then():
         resolve(settings, {}, {}, Answers(Pipe("")), environ={**env, "GATEWAY_SIGNING_KEY": KEY,
                                                              "GATEWAY_SHOP_GUID": GUID,
                                                              "DB_URL": "db://reader@host/x"})
+
+
+FOLLOW_UP = (
+    Setting("token", "SHOP_TOKEN", "Access token", secret=True, credential=True),
+    Setting("signed", "SHOP_SIGNED", "Does the shop need signed requests? (yes/no)", credential=True,
+            required=False, ask_if="token"),
+    Setting("key", "SHOP_KEY", "Consumer key", credential=True, required=False, ask_if="signed"),
+    Setting("secret", "SHOP_SECRET", "Consumer secret", secret=True, credential=True, required=False,
+            ask_if="signed"),
+)
+SANDBOX_ENV = {"GATEWAY_URL": "sandbox"}
+
+
+def test_follow_up_questions_are_asked_only_after_a_yes():
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nyes\nck-1\ncs-1\n")), environ=SANDBOX_ENV)
+    assert (got["token"], got["signed"], got["key"], got["secret"]) == ("tok-1", "yes", "ck-1", "cs-1")
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nno\nck-1\n")), environ=SANDBOX_ENV)
+    assert (got["token"], got["signed"], got["key"], got["secret"]) == ("tok-1", "no", None, None)
+
+
+def test_a_follow_up_question_is_not_asked_when_its_answers_are_given(capsys):
+    env = {**SANDBOX_ENV, "SHOP_KEY": "ck-env", "SHOP_SECRET": "cs-env"}
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nck-1\n")), environ=env)
+    assert (got["signed"], got["key"], got["secret"]) == (None, "ck-env", "cs-env")
+    assert "signed requests" not in capsys.readouterr().err

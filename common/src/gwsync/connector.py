@@ -39,6 +39,10 @@ class Setting:
     # Needed only in some cases: decides from the values given so far (instead of `required`)
     # whether to ask for it and whether it is missing; e.g. a password the URL does not hold.
     required_when: Callable[[Mapping[str, Any]], bool] | None = None
+    # A follow-up question, never required: asked (when missing) once the setting with this key
+    # is set to something other than no, and only while something it gates is still missing:
+    # "Does the shop need OAuth? yes" -> its three secrets.
+    ask_if: str | None = None
 
     def needed(self, values: Mapping[str, Any]) -> bool:
         return self.required if self.required_when is None else self.required_when(values)
