@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gwsync.errors import EXIT_CANNOT_RUN, EXIT_OK
 from gwsync.testing import ConnectorSuite
-from gwsync.testing.harness import Harness
 from gwsync_selly.connector import SellyConnector
 from gwsync_selly.fake import SellyFake
 

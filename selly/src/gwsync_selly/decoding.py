@@ -33,7 +33,8 @@ class Table:
 
 def decode_table(body: bytes) -> Table:
     """Rows of one table answer; raises DamagedAnswer when no complete JSON array can be read."""
-    raw = _base64_prefix(body.strip())
+    body = body.strip()
+    raw, used = _base64_prefix(body)
     text, undecodable = _utf8_prefix(raw)
     start = len(text) - len(text.lstrip())
     try:
@@ -42,16 +43,17 @@ def decode_table(body: bytes) -> Table:
         raise DamagedAnswer(f"no complete JSON in the decoded answer ({exc.msg} at character {exc.pos})") from None
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
         raise DamagedAnswer(f"expected a JSON array of rows, got {type(value).__name__}")
-    trailing = len(text[end:].strip().encode("utf-8")) + undecodable
+    trailing = len(text[end:].strip().encode("utf-8")) + undecodable + len(body) - used
     return Table(rows=value, trailing_bytes=trailing)
 
 
-def _base64_prefix(body: bytes) -> bytes:
-    """The bytes encoded by the answer, or by its longest decodable start when its end is damaged."""
+def _base64_prefix(body: bytes) -> tuple[bytes, int]:
+    """The bytes encoded by the answer (or by its longest decodable start when its end is
+    damaged), and how many characters of the answer that was."""
     if not body:
         raise DamagedAnswer("empty answer")
     try:
-        return base64.b64decode(body, validate=True)
+        return base64.b64decode(body, validate=True), len(body)
     except binascii.Error:
         pass
     # Garbage after the base64 text: decode the clean run of base64 characters before it, in
@@ -64,7 +66,7 @@ def _base64_prefix(body: bytes) -> bytes:
     else:
         clean = clean[: len(clean) - len(clean) % 4]
     try:
-        return base64.b64decode(clean, validate=True)
+        return base64.b64decode(clean, validate=True), len(clean)
     except binascii.Error as exc:
         raise DamagedAnswer(f"not base64 ({exc})") from None
 
