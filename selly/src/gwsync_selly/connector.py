@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError, Unreachable
 from gwsync.http import CallStats, RateLimiter
+from gwsync.kit import WholeTable, shop_identity
 from gwsync.models import Item
 
 from . import mapping
@@ -55,7 +55,7 @@ class SellyConnector(Connector):
     def shop(self) -> str:
         """The API id on its API host: the table API knows the shop by its credentials, and the
         shop's public domain may change without the catalog changing."""
-        return f"{urlsplit(self.api_url).netloc.lower()}/{self.api_id}"
+        return shop_identity(self.api_url, setting="SELLY_API_URL", qualifier=self.api_id)
 
     def close(self) -> None:
         self.client.http.close()
@@ -75,8 +75,8 @@ class SellyConnector(Connector):
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         catalog = mapping.Catalog(shop_url=self.shop_url)
         for table in mapping.TABLES[:-1]:
-            catalog.add(table, self.client.table(table))
-        products = mapping.compact("produkty", self.client.table("produkty"))
+            catalog.add(table, self._whole(table))
+        products = mapping.compact("produkty", self._whole("produkty"))
         unknown_stock = 0
         for record in products:
             unknown_stock += mapping.stock_unknown(record, catalog)
@@ -90,6 +90,14 @@ class SellyConnector(Connector):
         if repaired:
             ctx.notes.append("Selly: damaged answers were repaired or read again: "
                              + ", ".join(f"{t} ({n})" for t, n in sorted(repaired.items())))
+
+
+    def _whole(self, table: str) -> list[dict[str, Any]]:
+        """One table in one answer; rows repeated by id are kept once."""
+        key = mapping.ROW_KEYS.get(table)
+        paginator = WholeTable(lambda: self.client.table(table), what=f"Selly table {table}",
+                               key=(lambda row: mapping.ident(row.get(key))) if key else None)
+        return [row for page in paginator for row in page]
 
 
 __all__ = ["SellyConnector"]

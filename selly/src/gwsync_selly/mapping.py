@@ -34,6 +34,11 @@ COLUMNS = {
     "produkty": ("product_id", "category_id", "product_name", "product_name_additional", "price", "visible"),
 }
 
+# The id column of tables whose rows each have one (join tables have none).
+ROW_KEYS = {"kategorie": "kategoria_id", "produkty_atrybuty_grupy": "produkty_atrybuty_grupa_id",
+            "produkty_atrybuty": "produkty_atrybut_id", "produkty_warianty": "produkty_wariant_id",
+            "produkty_wlasciwosci": "produkt_id", "produkty": "product_id"}
+
 
 def ident(value: Any) -> str:
     """Ids arrive as JSON numbers (sometimes strings): one text form for joins."""
