@@ -57,6 +57,7 @@ class SellasistAccount:
         self.calls: Counter = Counter()
         self.duplicate_every = 0
         self.unpaged = False
+        self.html_404 = False  # every API call answers a web server's HTML 404 (a wrong address)
         self._next = {"product": 476, "variant": 4}
 
     def add_product(self, *, variants: int = 0, two_axes: bool = False, images: int = 1) -> str:
@@ -111,7 +112,7 @@ class SellasistAccount:
         base = request.host_url.rstrip("/")
         if parts[:1] == ["p"] and len(parts) == 4:
             return Response(png((int(parts[3][:2], 16), int(parts[3][2:4], 16), 9)), 200, content_type="image/jpeg")
-        if parts[:2] != ["api", "v1"]:
+        if parts[:2] != ["api", "v1"] or self.html_404:
             return Response("<html><body>404 Not Found</body></html>", 404, content_type="text/html")
         with self.lock:
             self.calls["total"] += 1
