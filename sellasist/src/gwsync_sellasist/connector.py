@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # the documented 1..100 of other list endpoints (products: unverified)
 DETAIL_WORKERS = 2  # "keep concurrency at 1-2" (sellingo-sellassist.md §7)
-RATE_PER_SECOND = 10.0
+RATE_PER_SECOND = 20.0  # no published limit; two calls in flight at most (§7)
 
 
 def price_mode(value: Any) -> mapping.PriceMode:
