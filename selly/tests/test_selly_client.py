@@ -235,3 +235,10 @@ def test_piped_answers_come_in_the_readme_order(tmp_path):
             result = gw.cli(["import"], env=env, input=answers)
             assert result.exit_code == 0, result.output
             assert len(gw.products()) == fake.expected_items() and APP_KEY not in result.output
+
+
+def test_api_id_must_be_a_number(tmp_path):
+    with SellyFake.running() as fake, Harness(SellyConnector, {**fake.config(), "api_id": "abc"}, tmp_path) as gw:
+        result = gw.cli(["check"])
+        assert result.exit_code == 2 and "SELLY_API_ID must be the numeric API id" in result.stderr
+        assert fake.shop.calls["total"] == 0
