@@ -168,3 +168,11 @@ def test_empty_variants_list_is_a_simple_product(p477):
     p477["variants"] = []
     p = one(mapping.map_product(p477, None))
     assert p.variants == () and p.stock == 58
+
+
+def test_variants_without_a_group_are_skipped_with_a_reason(p477):
+    p477["variants_group_id"] = None
+    items = list(mapping.map_product(p477, None))
+    assert [(i.variant_id, i.reason) for i in items] == [
+        ("4", "the product has no variant group: option names unknown"),
+        ("5", "the product has no variant group: option names unknown")]

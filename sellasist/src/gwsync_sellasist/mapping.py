@@ -134,8 +134,10 @@ def variant_options(variant: Mapping[str, Any], group: Mapping[str, Any] | None)
     A property whose id is not in the group is named after the group itself when the group
     has one axis (the recorded demo group "Kolor" lists property 3 while a variant uses 4).
     """
+    if group is None:
+        return "the product has no variant group: option names unknown"
     names = option_names(group)
-    group_name = text(group.get("name")) if group else None
+    group_name = text(group.get("name"))
     options: dict[str, str] = {}
     for prop in variant.get("properties") or ():
         if not isinstance(prop, Mapping):
@@ -146,7 +148,7 @@ def variant_options(variant: Mapping[str, Any], group: Mapping[str, Any] | None)
         if not value:
             return f"property {property_id} has no value"
         if not name:
-            return f"property {property_id} is not in variant group {ident(group.get('id')) if group else '?'}"
+            return f"property {property_id} is not in variant group {ident(group.get('id'))}"
         options[name] = f"{options[name]}, {value}" if name in options else value
     return options or "the variant has no properties"
 
