@@ -242,3 +242,17 @@ def test_api_id_must_be_a_number(tmp_path):
         result = gw.cli(["check"])
         assert result.exit_code == 2 and "SELLY_API_ID must be the numeric API id" in result.stderr
         assert fake.shop.calls["total"] == 0
+
+
+def test_tokens_stay_out_of_output_report_and_state(tmp_path):
+    with SellyFake.running() as fake:
+        fake.seed(4)
+        with Harness(SellyConnector, fake.config(), tmp_path) as gw:
+            report_file = tmp_path / "report.json"
+            fake.shop.damage("produkty", "truncated")  # a logged retry on the way
+            output = gw.cli(["import", "-v", "--report", str(report_file)]).output
+            tokens = list(fake.shop.tokens)
+            assert tokens and "Selly: table produkty answer 1 of 4 unreadable" in output
+            files = [report_file.read_bytes()] + [p.read_bytes() for p in gw.state_dir.rglob("*") if p.is_file()]
+            for token in tokens:
+                assert token not in output and all(token.encode() not in blob for blob in files)
