@@ -186,3 +186,21 @@ def test_piped_answers_come_in_the_readme_order(tmp_path, fake):
         result = gw.cli(["import"], env=env, input="\n".join([gw.signing_key, gw.shop_guid, API_KEY]) + "\n")
         assert result.exit_code == EXIT_OK, result.output
         assert len(gw.products()) == fake.expected_items() and API_KEY not in result.output
+
+
+def test_one_products_broken_answer_skips_it_and_the_run_goes_on(tmp_path, fake, monkeypatch):
+    fake.seed(6)
+    broken = list(fake.account.products)[2]
+    original = SellasistClient.product
+
+    def one_broken(self, product_id):
+        if product_id == broken:
+            raise HttpError("Sellasist: product: HTTP 500: boom", status=500)
+        return original(self, product_id)
+
+    monkeypatch.setattr(SellasistClient, "product", one_broken)
+    with Harness(SellasistConnector, fake.config(), tmp_path) as gw:
+        report = gw.run()
+        assert report.complete and [s.reason for s in report.skips] == [
+            "its details could not be read: Sellasist: product: HTTP 500: boom"]
+        assert report.counts["created"] == fake.expected_items() - (len(fake.account.products[broken].get("variants") or ()) or 1)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gwsync.connector import Connector, ReadContext, Setting
-from gwsync.errors import ConfigError
+from gwsync.errors import ConfigError, HttpError
 from gwsync.http import CallStats, RateLimiter
 from gwsync.kit import OffsetPaginator, shop_identity
 from gwsync.models import Item, Skipped
@@ -108,12 +108,21 @@ class SellasistConnector(Connector):
                   done: set[str]) -> Iterator[Item]:
         for start in range(0, len(ids), PAGE_SIZE):  # bounded: one page of details in memory
             chunk = ids[start:start + PAGE_SIZE]
-            for pid, record in zip(chunk, pool.map(self.client.product, chunk), strict=True):
+            for pid, record in zip(chunk, pool.map(self._details, chunk), strict=True):
                 done.add(pid)
-                if record is None:
-                    yield Skipped(product_id=pid, reason="listed, but its details answer 404 (deleted since?)")
+                if isinstance(record, str):
+                    yield Skipped(product_id=pid, reason=record)
                     continue
                 yield from mapping.map_product(record, self._group(record, groups), self.mode)
+
+    def _details(self, product_id: str) -> dict[str, Any] | str:
+        """The product, or why it cannot be read: one product's odd answer does not stop the run
+        (a refused key or an unreachable host does)."""
+        try:
+            record = self.client.product(product_id)
+        except HttpError as exc:
+            return f"its details could not be read: {exc}"
+        return record if record is not None else "listed, but its details answer 404 (deleted since?)"
 
     def _group(self, record: Mapping[str, Any], groups: dict[str, dict[str, Any] | None]) -> dict[str, Any] | None:
         group_id = mapping.ident(record.get("variants_group_id"))
