@@ -81,6 +81,21 @@ def test_a_404_page_from_a_wrong_address_is_an_error_not_an_empty_catalog():
         client_for("https://demo2137.sellasist.pl").product_page(0, 100)
 
 
+@responses.activate
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_unknown_user_is_a_refused_key_whatever_the_status(status):
+    responses.get(BASE + "products", status=status, json={"message": "Unknown user"})
+    with pytest.raises(AuthError, match="SELLASIST_API_KEY"):
+        client_for("https://demo2137.sellasist.pl").product_page(0, 100)
+
+
+@responses.activate
+def test_a_refused_key_without_a_message_is_still_an_auth_error():
+    responses.get(BASE + "products", status=401, body="")
+    with pytest.raises(AuthError, match="refused the API key"):
+        client_for("https://demo2137.sellasist.pl").probe()
+
+
 def test_a_refused_key_says_what_to_fix(fake):
     with pytest.raises(AuthError, match="SELLASIST_API_KEY") as error:
         client_for(fake.url, OTHER_KEY).probe()

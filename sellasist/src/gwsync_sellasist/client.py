@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 API_PATH = "api/v1/"
 NO_RECORDS = "no records found"
+UNKNOWN_USER = "unknown user"
 
 
 class SellasistClient:
@@ -67,6 +68,10 @@ class SellasistClient:
         return len(_rows(self._json(response, "the product list")))
 
     def _json(self, response: requests.Response, what: str) -> Any:
+        if response.status_code >= 400 and UNKNOWN_USER in response.text.lower():
+            # Seen in third-party clients for a key that is not one of this account's.
+            raise AuthError("Sellasist: \"Unknown user\": the API key does not belong to this account; "
+                            "check SELLASIST_API_KEY (Integracje > Klucze API) and the account in SELLASIST_URL")
         if response.status_code in (401, 403):
             if looks_like_firewall(response):
                 raise AuthError("Sellasist: a firewall in front of the API refused the request (HTML 403); "

@@ -1,8 +1,8 @@
 """A local fake of Sellasist's REST API v1 and of its public image host.
 
 What it reproduces (`../shared/platforms/sellingo-sellassist.md`, `../shared/fixtures/sellasist/`):
-- header `apiKey` on every call; a wrong or missing key answers HTTP 401 (the body is not
-  recorded: `{"error": "Unauthorized"}` here);
+- header `apiKey` on every call; a wrong or missing key answers HTTP 401 `{"error": "Unknown
+  user"}` (the message third-party clients handle; the status is not recorded);
 - `GET /api/v1/products?offset=&limit=` -> `[{"id": "476", "name": "produkt2"}, ...]` (ids as
   strings); an empty result is HTTP 404 "No records found"; `duplicate_every` lists every
   n-th product twice, `unpaged` ignores offset and limit (the whole list in every answer);
@@ -119,7 +119,7 @@ class SellasistAccount:
             resource = parts[2:]
             self.calls["/".join(["{id}" if p.isdigit() else p for p in resource])] += 1
             if request.headers.get("apiKey") != API_KEY:
-                return _json({"error": "Unauthorized"}, 401)
+                return _json({"error": "Unknown user"}, 401)
             if resource == ["products"]:
                 return self._list(request)
             if len(resource) == 2 and resource[0] == "products":
