@@ -191,9 +191,10 @@ def test_one_run_costs_two_handshake_calls_and_one_call_per_table(tmp_path):
             before = fake.shop.calls["total"]
             gw.run()
             table_calls = sum(n for k, n in fake.shop.calls.items() if k.startswith("table "))
-            assert (fake.shop.calls["coin"], fake.shop.calls["token"], table_calls) == (1, 1, 8)
+            counts = (fake.shop.calls["coin"], fake.shop.calls["token"], table_calls, fake.shop.calls["picture check"])
+            assert counts == (1, 1, 8, 1)
             # the rest are the Gateway copying pictures from the shop's site
-            assert fake.shop.calls["total"] - before - 10 == fake.shop.calls["site"]
+            assert fake.shop.calls["total"] - before - 11 == fake.shop.calls["site"]
 
 
 def test_unreadable_table_stops_the_run_without_archiving(tmp_path):
@@ -256,3 +257,25 @@ def test_tokens_stay_out_of_output_report_and_state(tmp_path):
             files = [report_file.read_bytes()] + [p.read_bytes() for p in gw.state_dir.rglob("*") if p.is_file()]
             for token in tokens:
                 assert token not in output and all(token.encode() not in blob for blob in files)
+
+
+def test_picture_extension_is_checked_once_per_run(tmp_path):
+    with SellyFake.running() as fake:
+        fake.seed(4)
+        fake.shop.picture_extension = "png"  # a shop whose files are not .jpg
+        with Harness(SellyConnector, fake.config(), tmp_path) as gw:
+            report = gw.run()
+            assert any("pictures are .png files" in note for note in report.notes)
+            assert report.images["copied"] == len(fake.shop.tables["produkty_zdjecia"])
+            assert not report.image_problems
+            assert gw.run().writes == 0
+
+
+def test_a_shop_without_the_pictures_keeps_jpg_and_says_so(tmp_path):
+    with SellyFake.running() as fake:
+        fake.seed(3)
+        fake.shop.picture_extension = "tif"
+        with Harness(SellyConnector, fake.config(), tmp_path) as gw:
+            report = gw.run()
+            assert any("did not serve the picture" in note and note.endswith("(pictures are addressed as .jpg)")
+                       for note in report.notes)

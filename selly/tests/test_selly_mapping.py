@@ -191,3 +191,12 @@ def test_ids_as_numbers_or_strings_join_alike(tables):
     for row in changed["produkty_warianty"]:
         row["produkt_id"] = str(row["produkt_id"])
     assert product(changed, 464) == product(tables, 464)
+
+
+def test_picture_extension_comes_from_the_catalog(tables):
+    catalog = catalog_of(tables)
+    assert mapping.first_picture(catalog) == ("img/products/24/", 30)  # lowest product id with pictures
+    catalog.extension = "png"
+    record = next(r for r in tables["produkty"] if r["product_id"] == 90)
+    [p] = mapping.map_product(record, catalog)
+    assert p.images[0].url == f"{SHOP}/img/products/90/8.png"

@@ -1,7 +1,7 @@
 """Selly connector: settings, shop identity, check, and one whole-table read per run.
 
 A run makes 2 handshake calls and one call per table (8 tables, `mapping.TABLES`) whatever
-the catalog's size. Selly has no modified-since filter: every run reads everything and the
+the catalog's size, plus one HEAD on the shop's site for the pictures' file extension. Selly has no modified-since filter: every run reads everything and the
 engine's payload hashes decide what changed. Tables are parsed one at a time and only their
 used columns are kept; a table that stays unreadable stops the run before anything is
 written, so nothing is archived on a partial read.
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from gwsync.connector import Connector, ReadContext, Setting
-from gwsync.errors import ConfigError, Unreachable
+from gwsync.errors import ConfigError, SyncError, Unreachable
 from gwsync.http import CallStats, RateLimiter
 from gwsync.kit import WholeTable, shop_identity
 from gwsync.models import Item
@@ -24,6 +24,7 @@ from .client import DEFAULT_API_URL, SellyClient
 
 log = logging.getLogger(__name__)
 
+EXTENSIONS = ("jpg", "png", "jpeg", "webp", "gif")  # jpg as in 2020; the others only if it is absent
 RATE_PER_SECOND = 4.0  # no published limit; calls go one at a time and a whole read is ~10 (selly.md §7)
 
 
@@ -76,6 +77,7 @@ class SellyConnector(Connector):
         catalog = mapping.Catalog(shop_url=self.shop_url)
         for table in mapping.TABLES[:-1]:
             catalog.add(table, self._whole(table))
+        catalog.extension = self.picture_extension(catalog, ctx)
         products = mapping.compact("produkty", self._whole("produkty"))
         unknown_stock = 0
         for record in products:
@@ -91,6 +93,29 @@ class SellyConnector(Connector):
             ctx.notes.append("Selly: damaged answers were repaired or read again: "
                              + ", ".join(f"{t} ({n})" for t, n in sorted(repaired.items())))
 
+
+    def picture_extension(self, catalog: mapping.Catalog, ctx: ReadContext) -> str:
+        """The picture files' extension, from one HEAD per run: `.jpg` unless the shop answers 404
+        for it and 200 for another one. A failing check keeps `.jpg`: a passing fault must not
+        rewrite every product's picture addresses."""
+        picture = mapping.first_picture(catalog)
+        if picture is None:
+            return EXTENSIONS[0]
+        for extension in EXTENSIONS:
+            url = mapping.image_url(self.shop_url, *picture, extension)
+            try:
+                status = self._site.request("HEAD", url or "", retry=False, allow_redirects=True).status_code
+            except SyncError:
+                break
+            if status == 200:
+                if extension != EXTENSIONS[0]:
+                    ctx.notes.append(f"Selly: pictures are .{extension} files (no .jpg at {url})")
+                return extension
+            if status != 404:
+                break
+        ctx.notes.append(f"Selly: the shop did not serve the picture {mapping.image_url(self.shop_url, *picture)}; "
+                         "check SELLY_SHOP_URL (pictures are addressed as .jpg)")
+        return EXTENSIONS[0]
 
     def _whole(self, table: str) -> list[dict[str, Any]]:
         """One table in one answer; rows repeated by id are kept once."""

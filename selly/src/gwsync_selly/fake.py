@@ -68,6 +68,7 @@ class SellyShop:
         self.tokens: dict[str, datetime] = {}
         self.calls: Counter = Counter()
         self.damaged: dict[str, list[str]] = {}
+        self.picture_extension = "jpg"  # the extension the shop's picture files have
         self.tables: dict[str, list[dict[str, Any]]] = {
             "kategorie": [dict(c) for c in CATEGORIES],
             "produkty_atrybuty_grupy": [{"produkty_atrybuty_grupa_id": gid, "pozycja": gid,
@@ -159,10 +160,10 @@ class SellyShop:
             if path == "/apig":
                 self.calls[f"table {request.args.get('table')}"] += 1
                 return self._table(request.args.get("token", ""), request.args.get("table", ""))
-            self.calls["site"] += 1
+            self.calls["picture check" if request.method == "HEAD" else "site"] += 1
         if path == "":
             return Response("<html>sklep</html>", 200, content_type="text/html")
-        if path.startswith("/img/products/") and path.endswith(".jpg"):
+        if path.startswith("/img/products/") and path.endswith("." + self.picture_extension):
             return self._picture(path)
         return Response("<html>404</html>", 404, content_type="text/html")
 
@@ -207,7 +208,7 @@ class SellyShop:
 
     def _picture(self, path: str) -> Response:
         folder, _, name = path.lstrip("/").rpartition("/")
-        nr = name[:-4]
+        nr = name.rpartition(".")[0]
         for details in self.tables["produkty_wlasciwosci"]:
             if details["zdjecia_katalog"].rstrip("/") == folder:
                 pid = details["produkt_id"]

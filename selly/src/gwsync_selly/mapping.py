@@ -56,6 +56,7 @@ class Catalog:
     """The lookup tables of one read, indexed by id."""
 
     shop_url: str
+    extension: str = "jpg"  # of the picture files; checked once per run (`connector.picture_extension`)
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -136,13 +137,13 @@ def category_path(catalog: Catalog, category_id: Any) -> tuple[str, ...]:
     return tuple(reversed(path))
 
 
-def image_url(shop_url: str, folder: Any, number: Any) -> str | None:
+def image_url(shop_url: str, folder: Any, number: Any, extension: str = "jpg") -> str | None:
     """Public picture file: `{shop}/{zdjecia_katalog}{zdjecie_nr}.jpg` (e.g. img/products/90/8.jpg)."""
     folder_text, nr = text(folder), ident(number)
     if not folder_text or not nr or nr == "0":
         return None
     folder_text = folder_text.strip("/") + "/"
-    return f"{shop_url.rstrip('/')}/{folder_text}{nr}.jpg"
+    return f"{shop_url.rstrip('/')}/{folder_text}{nr}.{extension}"
 
 
 def product_images(catalog: Catalog, product_id: str, details: Mapping[str, Any]) -> tuple[Image, ...]:
@@ -156,10 +157,20 @@ def product_images(catalog: Catalog, product_id: str, details: Mapping[str, Any]
         numbers.insert(0, main)
     out: list[Image] = []
     for number in dict.fromkeys(numbers):
-        url = image_url(catalog.shop_url, details.get("zdjecia_katalog"), number)
+        url = image_url(catalog.shop_url, details.get("zdjecia_katalog"), number, catalog.extension)
         if url:
             out.append(Image(url=url, access=ImageAccess.PUBLIC))
     return tuple(out)
+
+
+def first_picture(catalog: Catalog) -> tuple[Any, Any] | None:
+    """(folder, number) of one picture the tables name: the one the extension check asks for."""
+    for product_id in sorted(catalog.images, key=_int):
+        details = catalog.details.get(product_id)
+        rows = catalog.images[product_id]
+        if details and rows and text(details.get("zdjecia_katalog")):
+            return details.get("zdjecia_katalog"), rows[0].get("zdjecie_nr")
+    return None
 
 
 def _int(value: Any) -> int:
@@ -201,7 +212,7 @@ def map_variant(row: Mapping[str, Any], options: dict[str, str], catalog: Catalo
                 details: Mapping[str, Any]) -> Variant:
     """A variant's own price when it has one (gross); its picture when `zdjecie_nr` is not 0."""
     price = money(row.get("wariant_cena"))
-    url = image_url(catalog.shop_url, details.get("zdjecia_katalog"), row.get("zdjecie_nr"))
+    url = image_url(catalog.shop_url, details.get("zdjecia_katalog"), row.get("zdjecie_nr"), catalog.extension)
     return Variant(variant_id=ident(row.get("produkty_wariant_id")), options=options,
                    sku=text(row.get("kod_produktu")), price=price if price and price > 0 else None,
                    stock=quantity(row.get("ilosc")) or 0,
