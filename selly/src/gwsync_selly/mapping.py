@@ -208,7 +208,7 @@ def variant_options(catalog: Catalog, variant_id: str) -> dict[str, str] | str:
     return options or "the variant has no attribute values (produkty_warianty_atrybuty)"
 
 
-def map_variant(row: Mapping[str, Any], options: dict[str, str], catalog: Catalog, product_id: str,
+def map_variant(row: Mapping[str, Any], options: dict[str, str], catalog: Catalog,
                 details: Mapping[str, Any]) -> Variant:
     """A variant's own price when it has one (gross); its picture when `zdjecie_nr` is not 0."""
     price = money(row.get("wariant_cena"))
@@ -287,7 +287,7 @@ def _variants(rows: list[Mapping[str, Any]], catalog: Catalog, product_id: str, 
                                    reason=f"VAT {own_vat}% differs from the product's {group_vat}%"))
         else:
             try:
-                variants.append(map_variant(row, options, catalog, product_id, details))
+                variants.append(map_variant(row, options, catalog, details))
             except ValidationError as exc:
                 reason = describe_validation(exc)
                 skipped.append(Skipped(product_id=product_id, variant_id=variant_id, reason=reason))
