@@ -51,6 +51,11 @@ def test_utf8_garbage_after_the_json_is_cut_too():
     assert decode_table(body).rows == [{"nazwa": "Żółć"}]
 
 
+def test_a_plain_json_answer_is_read_as_well():
+    body = (FIXTURES / "categories.json").read_bytes() + b"\xff garbage"
+    assert decode_table(body).rows == load("categories.json")
+
+
 def test_garbage_after_the_base64_text_is_ignored():
     assert decode_table(encoded("products.json") + b"\x00\x17#garbage").rows == load("products.json")
     padded = base64.b64encode(b'[{"a": 1}] ')  # ends in "=" padding

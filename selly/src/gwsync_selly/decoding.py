@@ -34,7 +34,8 @@ class Table:
 def decode_table(body: bytes) -> Table:
     """Rows of one table answer; raises DamagedAnswer when no complete JSON array can be read."""
     body = body.strip()
-    raw, used = _base64_prefix(body)
+    # base64 text never starts with "[": a plain JSON answer is read as it is
+    raw, used = (body, len(body)) if body[:1] == b"[" else _base64_prefix(body)
     text, undecodable = _utf8_prefix(raw)
     start = len(text) - len(text.lstrip())
     try:
