@@ -25,10 +25,8 @@ def iter_rows(workbook: BinaryIO, where: str) -> Iterator[tuple[int, list[str]]]
     """(row number, cells as text) from the header row on; blank rows are passed over."""
     try:
         book = load_workbook(workbook, read_only=True, data_only=True)
-    except DefusedXmlException as exc:
-        raise FeedError(f"XLSX {where}: refused: the workbook declares entities ({type(exc).__name__})") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise FeedError(f"XLSX {where}: not a readable workbook ({exc})") from None
+    except (DefusedXmlException, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise _error(exc, where) from None
     try:
         sheet = book.worksheets[0]
         width = 0  # the header's: short rows are padded (a sheet stores no empty trailing cells)
@@ -48,10 +46,21 @@ def iter_rows(workbook: BinaryIO, where: str) -> Iterator[tuple[int, list[str]]]
 def _rows(sheet: Any, where: str) -> Iterator[tuple[Any, ...]]:
     try:
         yield from sheet.iter_rows(values_only=True)
-    except DefusedXmlException as exc:
-        raise FeedError(f"XLSX {where}: refused: the sheet declares entities ({type(exc).__name__})") from None
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise FeedError(f"XLSX {where}: the workbook is cut short or damaged ({exc})") from None
+    except (DefusedXmlException, zipfile.BadZipFile, EOFError, ValueError, SyntaxError) as exc:
+        raise _error(exc, where) from None
+
+
+def _error(exc: BaseException, where: str) -> FeedError:
+    """openpyxl wraps the parser's exception; the cause decides the message (one line)."""
+    causes = [exc]
+    while causes[-1].__context__ is not None and len(causes) < 10:
+        causes.append(causes[-1].__context__)  # type: ignore[arg-type]
+    if any(isinstance(c, DefusedXmlException) for c in causes):
+        return FeedError(f"XLSX {where}: refused: the workbook declares entities or external references; "
+                         "a spreadsheet needs none")
+    if any(isinstance(c, (zipfile.BadZipFile, EOFError)) for c in causes):
+        return FeedError(f"XLSX {where}: the workbook is cut short or damaged")
+    return FeedError(f"XLSX {where}: not a readable workbook ({str(exc).splitlines()[0]})")
 
 
 def cell_text(value: Any) -> str:
