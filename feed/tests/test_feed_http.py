@@ -20,7 +20,8 @@ def test_validators_of_a_complete_read_are_sent_next_time():
     ctx = ReadContext()
     items = list(FeedConnector({"source": URL}).read(ctx))
     assert [i.product_id for i in items] == ["A", "B"]
-    assert Validators.load(ctx.new_cursor) == Validators('"v1"', "Mon, 30 Nov 2026 10:00:00 GMT")
+    saved = Validators.load(ctx.new_cursor)
+    assert (saved.etag, saved.last_modified) == ('"v1"', "Mon, 30 Nov 2026 10:00:00 GMT")
     assert "If-None-Match" not in responses.calls[0].request.headers
 
     responses.get(URL, status=304)
@@ -80,3 +81,13 @@ def test_a_401_under_cron_is_one_line(fake, tmp_path):
         assert result.exit_code == EXIT_CANNOT_RUN
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "HTTP 401: the feed needs a user name and password" in errors[0]
+
+
+@responses.activate
+def test_a_day_after_the_last_whole_download_the_feed_is_read_whole_again():
+    responses.get(URL, body=FEED, headers={"ETag": '"v1"'})
+    stale = Validators('"v1"', None, read_at=1.0).dump()
+    ctx = ReadContext(cursor=stale, full=False, known_product_ids=frozenset({"A", "B"}))
+    assert [i.product_id for i in FeedConnector({"source": URL}).read(ctx)] == ["A", "B"]
+    assert "If-None-Match" not in responses.calls[0].request.headers
+    assert Validators.load(ctx.new_cursor).read_at > 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -15,6 +16,7 @@ from gwsync.config import Answers
 from gwsync.connector import Connector, ReadContext
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, HttpClient
+from gwsync.kit import DAILY
 from gwsync.models import Item, Present, Product
 from gwsync.redact import register_secret
 
@@ -74,7 +76,7 @@ class FeedConnector(Connector):
         """A full read, unless the server says (HTTP 304) that the feed did not change since the last run."""
         notes, counts, inactive = Notes(), Counter[str](), []
         try:
-            with self._open(Validators.load(ctx.cursor)) as feed:
+            with self._open(self._validators(ctx)) as feed:
                 ctx.new_cursor = feed.validators.dump() if feed.validators else None
                 for item in self._products(feed, notes):
                     counts[type(item).__name__] += 1
@@ -93,6 +95,15 @@ class FeedConnector(Connector):
                              f"Gateway where they were live): {', '.join(inactive)}")
         log.info("feed %s: %d products, %d skipped, %d inactive items", self.location.display,
                  counts["Product"], counts["Skipped"], len(inactive))
+
+    def _validators(self, ctx: ReadContext) -> Validators | None:
+        """The last run's, unless the last whole download is a day old: then read it all again, so
+        that anything changed on the Gateway's side since is put right at least daily."""
+        validators = Validators.load(ctx.cursor)
+        if validators is not None and validators.older_than(DAILY, time.time()):
+            ctx.notes.append("the feed was last read whole over a day ago: read whole again (no conditional GET)")
+            return None
+        return validators
 
     def fetch_image(self, url: str) -> requests.Response:
         """Images beside a protected HTTP feed, fetched with the feed's credentials."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gwsync.errors import ConfigError
+from gwsync.kit import shop_identity
 from gwsync.redact import redact
 
 from .images import ImageResolver
@@ -80,12 +81,13 @@ class FeedLocation:
         return (password, unquote(password)) if password else ()
 
     def default_shop(self) -> str:
-        """Stable source identity: host + path of a URL, or the file's absolute path stem."""
+        """Stable source identity: host + path of a URL (the kit's rule), or the file's absolute path stem.
+
+        sftp and ftp feeds keep their scheme in front: the same path on a web server is another source.
+        """
         if self.remote:
-            parts = urlsplit(self.text)
-            port = f":{parts.port}" if parts.port else ""
-            prefix = "" if self.web else f"{self.scheme}://"  # http keeps its historic form
-            return f"{prefix}{self.host}{port}{parts.path}"
+            identity = shop_identity(self.text, setting="FEED_SOURCE")
+            return identity if self.web else f"{self.scheme}://{identity}"
         return str(self.path.with_suffix(""))
 
     def resolver(self, private: bool) -> ImageResolver:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import requests
@@ -42,11 +44,12 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    read_at: float | None = None  # when the feed was last downloaded whole (epoch seconds)
 
     def dump(self) -> str | None:
         if not (self.etag or self.last_modified):
             return None
-        return json.dumps({"etag": self.etag, "last_modified": self.last_modified})
+        return json.dumps({"etag": self.etag, "last_modified": self.last_modified, "read_at": self.read_at})
 
     @classmethod
     def load(cls, cursor: str | None) -> Validators | None:
@@ -54,7 +57,12 @@ class Validators:
             data = json.loads(cursor) if cursor else None
         except ValueError:
             return None
-        return cls(data.get("etag"), data.get("last_modified")) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        return cls(data.get("etag"), data.get("last_modified"), data.get("read_at"))
+
+    def older_than(self, age: timedelta, now: float) -> bool:
+        return self.read_at is None or now - self.read_at >= age.total_seconds()
 
     def headers(self) -> dict[str, str]:
         sent = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
@@ -136,7 +144,7 @@ class HttpTransport:
             self._raise_for_status(response)
             raw = ChunkIO(response.iter_content(CHUNK), self._broken)
             yield Download(buffered(raw), Validators(response.headers.get("ETag"),
-                                                     response.headers.get("Last-Modified")))
+                                                     response.headers.get("Last-Modified"), time.time()))
         finally:
             response.close()
 
