@@ -27,16 +27,13 @@ from .csv_feed import iter_rows
 from .csv_mapping import bind, load_mapping, map_row
 from .detect import TITLES
 from .entries import Entry
-from .ftp import FtpCredentials, FtpTransport
 from .google_mapping import map_item
 from .google_xml import iter_records
 from .iof import IofProduct, iter_products, map_product
 from .location import FeedLocation
 from .pipeline import Notes, csv_products, google_products, iof_products
-from .sftp import SftpCredentials, SftpTransport
 from .source import (FileTransport, HttpTransport, NeedsCredentials, NotModified, OpenFeed, Transport,
                      Validators, open_feed)
-from .xlsx_feed import iter_rows as iter_sheet_rows
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +124,14 @@ class FeedConnector(Connector):
             auth = (feed.username, feed.password or "") if feed.username else None
             self._client = self.http(feed.source, auth=auth)
             return HttpTransport(self.location, self._client, self._tls())
+        # paramiko (and openpyxl, below) are imported only by the feeds that need them: ~13 MB of RSS
         if scheme == "sftp":
+            from .sftp import SftpCredentials, SftpTransport
+
             return SftpTransport(self.location, SftpCredentials(
                 feed.username, feed.password, feed.sftp_key_file, feed.sftp_known_hosts, feed.sftp_host_key))
+        from .ftp import FtpCredentials, FtpTransport
+
         return FtpTransport(self.location, FtpCredentials(feed.username, feed.password, feed.ca_file))
 
     def _tls(self) -> dict[str, Any]:
@@ -176,6 +178,8 @@ class FeedConnector(Connector):
     def _items(self, feed: OpenFeed) -> Iterator[Entry | IofProduct]:
         where, ctx = self.location.display, self.mapping
         if feed.format == "xlsx":
+            from .xlsx_feed import iter_rows as iter_sheet_rows
+
             return self._table(iter_sheet_rows(feed.workbook, where))  # type: ignore[arg-type]
         stream = feed.stream
         assert stream is not None
