@@ -112,3 +112,15 @@ def test_a_truncated_feed_archives_nothing_and_says_so_in_one_line(tmp_path):
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "cut short" in errors[0] and "nothing was archived" in errors[0]
         assert "archived 0" in result.stdout and len(gw.products()) == live
+
+
+def test_a_file_url_is_a_local_path(write_feed):
+    path = write_feed(CSV, name="eksport 1.csv")
+    url = Path(path).as_uri()
+    assert check(url).startswith(f"feed {path}: CSV")
+    assert FeedConnector({"source": url}).shop == str(Path(path).with_suffix(""))
+
+
+def test_an_unknown_scheme_names_the_setting():
+    with pytest.raises(ConfigError, match="FEED_SOURCE: gopher:// is not supported"):
+        FeedConnector({"source": "gopher://host/feed.xml"})

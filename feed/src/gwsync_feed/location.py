@@ -29,7 +29,7 @@ class FeedLocation:
     def scheme(self) -> str:
         """`file` for a path; the URL's scheme otherwise."""
         scheme = urlsplit(self.text).scheme.lower()
-        if len(scheme) <= 1:  # a path, or a Windows drive letter
+        if len(scheme) <= 1 or scheme == "file":  # a path, a Windows drive letter, or file:///path
             return "file"
         if scheme not in SCHEMES:
             raise ConfigError(f"FEED_SOURCE: {scheme}:// is not supported; give a file path or an "
@@ -47,7 +47,8 @@ class FeedLocation:
     @property
     def path(self) -> Path:
         """Absolute, but symlinks kept: `latest.xml -> export-0615.xml` must stay one shop."""
-        return Path(os.path.abspath(Path(self.text).expanduser()))
+        text = unquote(urlsplit(self.text).path) if self.text.lower().startswith("file:") else self.text
+        return Path(os.path.abspath(Path(text).expanduser()))
 
     @property
     def host(self) -> str:
