@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_DIRS := $(wildcard */tests)
 DOCKERFILES := $(wildcard */Dockerfile)
 
-.PHONY: install demo demo-stop test lint bench clean
+.PHONY: install demo demo-stop test lint bench clean constraints
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ test: install lint
 
 bench: install
 	@for script in bench/bench_*.py; do $(BIN)/python $$script; done
+
+constraints: install
+	$(BIN)/python scripts/constraints.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

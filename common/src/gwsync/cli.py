@@ -20,6 +20,8 @@ from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, SyncError
 from .redact import RedactingFilter, redact
 from .report import Report
 from .runner import run_check, run_import
+from .state_cli import state_group
+from .stock.cli import serve_group
 from .sync import Engine
 
 
@@ -149,7 +151,16 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
 
     for command in (import_cmd, check_cmd):
         command.params.extend(_connector_options(connector_cls))
+    resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
+    all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731
+    group.add_command(state_group(connector_cls, resolve_params, all_options, _fail))
+    group.add_command(serve_group(connector_cls, resolve_params, all_options, _fail))
     return group
+
+
+def _config_option() -> click.Option:
+    return click.Option(["--config", "config_file"], type=click.Path(path_type=Path), default=None,
+                        help="TOML file with settings (keys as the flags, with underscores).")
 
 
 def _stop_on_sigterm(engine: Engine) -> None:

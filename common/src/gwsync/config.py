@@ -34,13 +34,16 @@ SIGNING_KEY = Setting("signing_key", "GATEWAY_SIGNING_KEY", "Gateway token signi
 SHOP_GUID = Setting("shop_guid", "GATEWAY_SHOP_GUID", "Gateway shop GUID")
 STATE_DIR = Setting("state_dir", "GATEWAY_SYNC_STATE_DIR", "Where the sync state lives",
                     required=False, kind="path")
+STATE_URL = Setting("state_url", "GATEWAY_SYNC_STATE_URL",
+                    "State store: sqlite:///dir (default: the state directory) or postgresql://... for fleets",
+                    secret=True, required=False)
 CATEGORY_MAP = Setting("category_map", "GATEWAY_CATEGORY_MAP",
                        "CSV mapping source category paths to Gateway category paths",
                        required=False, kind="path")
 RATE_LIMIT = Setting("rate_limit", "GATEWAY_RATE_LIMIT",
                      "Gateway requests per second (gateway-api.md B12 assumes 10)",
                      required=False, default="10", kind="int")
-GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, CATEGORY_MAP, RATE_LIMIT)
+GATEWAY_SETTINGS = (GATEWAY_URL, SIGNING_KEY, SHOP_GUID, STATE_DIR, STATE_URL, CATEGORY_MAP, RATE_LIMIT)
 
 
 def default_state_dir() -> Path:

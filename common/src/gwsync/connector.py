@@ -8,12 +8,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import requests
 
 from .http import CallStats, HttpClient
 from .models import Item
+
+if TYPE_CHECKING:
+    from .stock.apply import StockWriter
 
 SettingKind = Literal["text", "url", "int", "path"]
 
@@ -87,6 +90,10 @@ class Connector(ABC):
     def http(self, base_url: str, **kwargs: Any) -> HttpClient:
         """An HTTP client for this platform that counts into the run's stats."""
         return HttpClient(base_url, service=self.platform, stats=self.stats, **kwargs)
+
+    def stock_writer(self) -> StockWriter | None:
+        """Step 2: how Gateway sales reach the shop's stock; None where the platform has no safe write."""
+        return None
 
     def close(self) -> None:
         """Release sessions; called once at the end of a run."""

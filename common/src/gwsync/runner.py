@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from .categories import CategoryMap
@@ -22,7 +22,9 @@ from .gateway.auth import decode_signing_key, parse_shop_guid
 from .gateway.client import GatewayClient
 from .http import CallStats
 from .report import Report
-from .state import ShopLock, SqliteState, state_file
+from .state import ShopLock, SqliteState, StateStore, state_file
+from .state_pg import Scope
+from .stores import StateLocation, open_state
 from .sync import Engine, Options
 
 log = logging.getLogger(__name__)
@@ -96,17 +98,23 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
                                 per_second=max(1, config["rate_limit"] or 10))
         stack.callback(gateway.close)
-        path = state_file(state_dir, connector.platform, connector.shop, target.url if not target.embedded
-                          else SANDBOX, target.shop_guid)
-        stack.enter_context(ShopLock(path))
-        if dry_run:
-            path = stack.enter_context(scratch_copy(path))
-        state = SqliteState(path)
-        stack.callback(state.close)
+        scope = Scope(connector.platform, connector.shop, SANDBOX if target.embedded else target.url,
+                      target.shop_guid)
+        location = StateLocation.parse(config.values.get("state_url"), state_dir)
+        engines: list[Engine] = []
+        if dry_run and location.directory is not None:  # plan against a scratch copy; the lock still holds
+            path = state_file(location.directory, *astuple(scope))
+            stack.enter_context(ShopLock(path))
+            state: StateStore = SqliteState(stack.enter_context(scratch_copy(path)))
+            stack.callback(state.close)
+        else:
+            state = stack.enter_context(open_state(location, scope, workers=workers,
+                                                   on_lease_lost=lambda: [e.stop() for e in engines]))
         report = Report(connector.platform, stats, dry_run=dry_run)
         engine = Engine(connector, gateway, state, report,
                         Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map),
                         progress=progress)
+        engines.append(engine)
         if on_engine:
             on_engine(engine)
         log.info("%s %s: %s into Gateway shop %s%s", connector.title, connector.shop,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ CREATE TABLE IF NOT EXISTS items (
     identity TEXT PRIMARY KEY, product_id TEXT NOT NULL, variant_id TEXT,
     guid TEXT, hash TEXT, payload TEXT, archived INTEGER NOT NULL DEFAULT 0, updated REAL);
 CREATE INDEX IF NOT EXISTS items_product ON items(product_id);
+CREATE INDEX IF NOT EXISTS items_guid ON items(guid);
 CREATE TABLE IF NOT EXISTS intents (identity TEXT PRIMARY KEY, product_id TEXT NOT NULL, created REAL);
 CREATE TABLE IF NOT EXISTS image_keys (cache_key TEXT PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS image_blobs (sha256 TEXT PRIMARY KEY, url TEXT NOT NULL);
@@ -53,6 +55,7 @@ class StateStore(Protocol):
 
     def item(self, identity: str) -> ItemState | None: ...
     def items_of_product(self, product_id: str) -> list[ItemState]: ...
+    def item_by_guid(self, guid: str) -> ItemState | None: ...
     def live_items(self) -> Iterator[ItemState]: ...
     def product_ids(self) -> frozenset[str]: ...
     def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
@@ -110,6 +113,11 @@ class SqliteState:
 
     def items_of_product(self, product_id: str) -> list[ItemState]:
         return [_item(r) for r in self._rows("SELECT * FROM items WHERE product_id = ?", (product_id,))]
+
+    def item_by_guid(self, guid: str) -> ItemState | None:
+        """The source item behind a Gateway product (step 2: where a Gateway sale goes)."""
+        rows = self._rows("SELECT * FROM items WHERE guid = ?", (guid,))
+        return _item(rows[0]) if rows else None
 
     def live_items(self) -> Iterator[ItemState]:
         rows = self._rows("SELECT identity, product_id, variant_id, guid, hash, NULL, archived, updated "
@@ -188,9 +196,42 @@ class SqliteState:
             db.execute("INSERT INTO runs (started, finished, status, summary) VALUES (?,?,?,?)",
                        (started, time.time(), status, json.dumps(summary)))
 
+    # -- for operators (`state show`, `state reset`) -------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        (live, archived), = self._rows("SELECT COALESCE(SUM(archived = 0 AND guid IS NOT NULL), 0), "
+                                       "COALESCE(SUM(archived), 0) FROM items")
+        return summary(live, archived, *(self._rows(f"SELECT count(*) FROM {table}")[0][0]
+                                         for table in ("intents", "image_keys", "variant_tags")),
+                       cursor=self.get_meta("cursor"))
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT started, finished, status, summary FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"started": _iso(s), "finished": _iso(f), "status": status, "summary": json.loads(summary)}
+                for s, f, status, summary in rows]
+
+    def reset(self) -> None:
+        """Forget everything (the Gateway stays the truth: the next run rebuilds from it)."""
+        with self._tx() as db:
+            for table in STATE_TABLES:
+                db.execute(f"DELETE FROM {table}")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+STATE_TABLES = ("items", "intents", "image_keys", "image_blobs", "variant_tags", "meta")
+
+
+def summary(live: int, archived: int, intents: int, images: int, tags: int, cursor: str | None) -> dict[str, Any]:
+    """What an operator checks first about a shop's state, the same for every store."""
+    return {"live products": live, "archived products": archived, "interrupted creates": intents,
+            "hosted images": images, "variant tags": tags, "cursor": cursor}
+
+
+def _iso(epoch: float | None) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 def _item(row: tuple) -> ItemState:

@@ -19,7 +19,8 @@ from gwsync.errors import AuthError, ConfigError
 from gwsync.http import CallStats, RateLimiter
 from gwsync.models import Item, Seen, StockUpdate
 
-from .client import PrestaShopClient, api_base
+from .client import PrestaShopClient, StockRows, api_base
+from .stock import PrestaShopStockWriter
 from .mapping import (
     Catalog,
     by_id,
@@ -140,6 +141,9 @@ class PrestaShopConnector(Connector):
 
     def fetch_image(self, url: str) -> requests.Response:
         return self.client.fetch(url)
+
+    def stock_writer(self) -> PrestaShopStockWriter:
+        return PrestaShopStockWriter(StockRows(self.client))
 
     def close(self) -> None:
         self.client.http.close()

@@ -21,6 +21,7 @@ from .dsl import QueryError
 from .errors import ApiError, error_response, from_api_error
 from .faults import Faults
 from .page import page
+from .stock_events import stock_events
 from .store import JournalEntry, Store, TagExists
 from .tools import tools
 from .validation import BatchTooLarge, ValidationFailed
@@ -28,7 +29,7 @@ from .validation import BatchTooLarge, ValidationFailed
 log = logging.getLogger(__name__)
 
 STORAGE_BODY_LIMIT = 32 * 1024 * 1024  # uploads may be larger than a JSON body
-UNTRACKED_BLUEPRINTS = frozenset({"tools", "page"})  # local tooling: no faults, no journal
+UNTRACKED_BLUEPRINTS = frozenset({"tools", "page", "stock_events"})  # local tooling: no faults, no journal
 DROP_ROUTES = frozenset({"create_products", "update_product"})  # "write requests (E1/PUT)"
 
 
@@ -44,7 +45,7 @@ def create_app(store: Store, *, faults: Faults | None = None, base_url: str | No
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = Sandbox(store, Catalog(store), faults or Faults(),
                                         base_url.rstrip("/") if base_url else None)
-    for blueprint in (products, tags, files, tools, page):
+    for blueprint in (products, tags, files, tools, page, stock_events):
         app.register_blueprint(blueprint)
     app.before_request(_inject_faults)
     app.before_request(_authenticate)
