@@ -98,7 +98,7 @@ class FtpTransport:
         except ftplib.error_perm as exc:
             if not str(exc).startswith("530"):
                 raise CannotRun(f"feed {where}: FTP login failed: {exc}") from None
-            if not username:
+            if not username or not creds.password:
                 raise NeedsCredentials(f"feed {where}: the FTP server needs a user name and password; "
                                        "set FEED_USERNAME and FEED_PASSWORD") from None
             raise AuthError(f"feed {where}: the FTP server refused the credentials; "
