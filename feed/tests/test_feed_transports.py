@@ -126,3 +126,46 @@ def test_ftps_feed_through_the_cli(ftps_server, tmp_path):
         result = gw.cli(["import"])
         assert result.exit_code == EXIT_OK, result.output
         assert "created 10" in result.stdout
+
+
+# --- every format over every transport ------------------------------------------------------------
+
+def xlsx_bytes() -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in [["sku", "name", "price_gross", "stock"], ["A", "Kubek", 10, 1], ["B", "Miska", 12.5, 2]]:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+GOOGLE = (b'<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>A</g:id>'
+          b"<title>Kubek</title><g:price>10 PLN</g:price></item></channel></rss>")
+FORMATS = {"google": (GOOGLE, {"A"}), "ceneo": (CENEO, {"KUB-350", "BLZ-51-M", "BLZ-51-L", "PRE-1"}),
+           "iof": (IOF, {"15"}), "csv": (CSV, {"A", "B"}), "xlsx": (xlsx_bytes(), {"A", "B"})}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("transport", ["sftp", "ftp", "http"])
+def test_every_format_over_every_transport(fmt, transport, request, read):
+    data, expected = FORMATS[fmt]
+    if transport == "sftp":
+        sftp_server = request.getfixturevalue("sftp_server")
+        (sftp_server.folder / "feed").write_bytes(data)
+        config = sftp_config(sftp_server, "feed")
+    elif transport == "ftp":
+        ftp_server = request.getfixturevalue("ftp_server")
+        (ftp_server.folder / "feed").write_bytes(data)
+        config = ftp_config(ftp_server, "feed")
+    else:
+        import responses
+
+        with responses.RequestsMock() as mock:
+            mock.get("https://shop.example.pl/feed", body=data)
+            assert set(read({"source": "https://shop.example.pl/feed"}).products) == expected
+        return
+    assert set(read(config).products) == expected
