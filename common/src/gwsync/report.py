@@ -98,7 +98,7 @@ class Report:
         return EXIT_OK
 
     def summary_line(self) -> str:
-        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k != "inactive")
+        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k != "inactive" or self.counts[k])
         images = self.images.get("uploaded", 0) + self.images.get("copied", 0)
         calls = ", ".join(f"{host} {n}" for host, n in sorted(self.stats.per_host().items())) or "none"
         prefix = "dry run (nothing written): " if self.dry_run else ""
