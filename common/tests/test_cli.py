@@ -141,7 +141,8 @@ def errors_of(result) -> list[str]:
 
 def test_help_shows_real_defaults_types_env_vars_and_which_settings_are_secret(gw):
     text = " ".join(gw.cli(["import", "--help"]).stdout.split())  # unwrap click's line breaks
-    assert "--rate-limit INTEGER" in text and "[env var: GATEWAY_RATE_LIMIT; default: 10]" in text
+    assert "--concurrency INTEGER" in text and "[env var: GATEWAY_CONCURRENCY; default: 8]" in text
+    assert "--rate-limit INTEGER" in text and "[env var: GATEWAY_RATE_LIMIT]" in text  # no ceiling by default
     assert "--gateway-url URL" in text and "--count INTEGER" in text and "--zero-price YES|NO" in text
     assert "[env var: LISTING_ZERO_PRICE; default: no]" in text
     assert "[env var: LISTING_COUNT; required]" in text

@@ -28,6 +28,7 @@ from .config import GATEWAY_SETTINGS, Answers, Resolved, default_state_dir, load
 from .connector import Connector, Setting
 from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_OK, ConfigError, SyncError
 from .logs import FORMATS, Output, setup_logging
+from .progress import RunProgress
 from .redact import redact
 from .report import Event, Report, RunInfo, events, report_document
 from .runner import run_import, run_migrate_source
@@ -37,33 +38,6 @@ from .sync import Engine, Options
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a run stopped by Ctrl+C (128 + SIGINT)
 FAIL_ON = ("failed", "skipped")
-
-
-class Progress:
-    """On a terminal one updating line on stderr; elsewhere a log line every 10 seconds."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self._last = time.monotonic()
-        self._lock = threading.Lock()
-
-    def __call__(self, report: Report) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last < (0.3 if self.tty else 10.0):
-                return
-            self._last = now
-        c = report.counts
-        line = (f"created {c['created']}, updated {c['updated']}, unchanged {c['unchanged']}, "
-                f"skipped {c['skipped']}, failed {c['failed']}")
-        if self.tty:
-            click.echo(f"\r{line}", err=True, nl=False)
-        else:
-            logging.getLogger("gwsync.progress").info(line)
-
-    def done(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
 
 
 class SettingType(click.ParamType):
@@ -187,7 +161,7 @@ def write_report(path: Path | None, document: dict[str, Any], output: Output) ->
 
 
 def _import(connector_cls: type[Connector], run: RunInfo, output: Output, params: dict[str, Any],
-            progress: Progress | None, *, fail_on: tuple[str, ...], dry_run: bool,
+            progress: RunProgress | None, *, fail_on: tuple[str, ...], dry_run: bool,
             **options: Any) -> tuple[Report | None, int, str | None]:
     """One import: the engine's report (when it got that far), the exit code, the error line."""
     engines: list[Engine] = []
@@ -196,6 +170,8 @@ def _import(connector_cls: type[Connector], run: RunInfo, output: Output, params
         engines.append(engine)
         run.source_shop, run.gateway_shop = engine.shop, engine.gateway.shop
         _stop_on_sigterm(engine)
+        if progress is not None:
+            progress.attach(engine)
 
     try:
         config = _resolve(connector_cls, params, dry_run=dry_run)
@@ -242,6 +218,30 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     def import_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
                    report_file: Path | None, workers: int, fail_on: tuple[str, ...],
                    allow_mass_archive: bool, no_archive: bool, **params: Any) -> None:
+        _run(dry_run=dry_run, full=full, workers=workers, fail_on=fail_on, archive_missing=not no_archive,
+             allow_mass_archive=allow_mass_archive, log_format=log_format, verbose=verbose, quiet=quiet,
+             report_file=report_file, params=params)
+
+    @group.command("stock", epilog=epilog,
+                   help="The fast pass for cron: read only stock and prices (the platform's cheapest change "
+                   "filter) and write only the Gateway products whose stock or price changed. Creates and "
+                   "archives nothing (that is `import`); leaves alone an item whose Gateway sale `serve` "
+                   "has not applied to the shop yet.")
+    @_common_options
+    @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+    @click.option("--full", is_flag=True, help="Read every item's stock, not only what changed.")
+    @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
+                  help="Write a JSON report to this file (also when the run fails).")
+    @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
+                  help="Concurrent Gateway writes.")
+    def stock_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
+                  report_file: Path | None, workers: int, **params: Any) -> None:
+        _run(dry_run=dry_run, full=full, workers=workers, fail_on=("failed",), stock_only=True,
+             archive_missing=False, log_format=log_format, verbose=verbose, quiet=quiet,
+             report_file=report_file, params=params)
+
+    def _run(*, log_format: str, verbose: bool, quiet: bool, report_file: Path | None, params: dict[str, Any],
+             fail_on: tuple[str, ...], **options: Any) -> None:
         run = RunInfo(tool=name, version=version, platform=connector_cls.platform)
         setup_logging(log_format, verbose, quiet, run)
         output = Output(log_format, quiet)
@@ -249,11 +249,10 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
             check_report_path(report_file)
         except ConfigError as exc:
             _fail(exc, output)
-        progress = None if quiet or log_format == "json" else Progress()
+        progress = None if quiet or log_format == "json" else RunProgress()
         try:
-            report, code, error = _import(connector_cls, run, output, params, progress, dry_run=dry_run,
-                                          full=full, workers=workers, fail_on=fail_on,
-                                          archive_missing=not no_archive, allow_mass_archive=allow_mass_archive)
+            report, code, error = _import(connector_cls, run, output, params, progress, fail_on=fail_on,
+                                          **options)
         finally:
             if progress is not None:
                 progress.done()
@@ -317,7 +316,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         if not quiet:
             click.echo(f"moved {moved} products from source shop {old_shop}; run import next")
 
-    for command in (import_cmd, check_cmd, categories_cmd, migrate_cmd):
+    for command in (import_cmd, stock_cmd, check_cmd, categories_cmd, migrate_cmd):
         command.params.extend(_connector_options(connector_cls))
     resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
     all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731

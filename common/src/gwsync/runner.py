@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .gateway.client import GatewayClient
 from .gateway.payload import rekeyed
 from .http import CallStats
+from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
 from .state_pg import Scope
 from .stores import StateLocation, open_state
@@ -103,7 +104,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         stack.callback(connector.close)
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
         gateway.sleep = options.sleep
         stack.callback(gateway.close)
         source_shop = clean_shop_identity(connector.shop)
@@ -114,6 +116,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         # a dry run's state changes are never kept (SQLite rolls back, other stores get an overlay)
         state = stack.enter_context(open_state(location, scope, workers=options.workers, dry_run=options.dry_run,
                                                on_lease_lost=lambda: [e.stop() for e in engines]))
+        if options.stock_only:
+            options.defer = pending_sales(location, scope)
         report = Report(connector.platform, stats, dry_run=options.dry_run)
         engine = Engine(connector, gateway, state, report, options, progress=progress)
         engines.append(engine)
@@ -131,9 +135,23 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
-        log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
-                 stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
+        rate = gateway.pacer.figures
+        log.info("requests %d (retried %d, 429 answers %d); Gateway: %.1f requests/s, at most %d in flight, "
+                 "%.1f s paused on overload answers", stats.total(), stats.retries, stats.throttled,
+                 rate.achieved_rate(), rate.max_in_flight, rate.paused_seconds)
         return report
+
+
+def pending_sales(location: StateLocation, scope: Scope) -> Callable[[str], bool]:
+    """Gateway products with a stock event `serve` has stored but not yet applied to the shop."""
+    from .stock.serve import open_queue
+
+    queue = open_queue(location, scope)
+    try:
+        pending = frozenset(queue.pending_deltas())
+    finally:
+        queue.close()
+    return pending.__contains__
 
 
 def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_shop: str) -> int:
@@ -153,7 +171,8 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
             raise ConfigError(f"--from {old_shop}: that is the shop's current identity already")
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
         stack.callback(gateway.close)
         scope = Scope(connector.platform, new_shop, SANDBOX if target.embedded else target.url, target.shop_guid)
         location = StateLocation.parse(config.values.get("state_url"), state_dir)
