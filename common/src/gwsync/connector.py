@@ -18,7 +18,7 @@ from .models import Item
 if TYPE_CHECKING:
     from .stock.apply import StockWriter
 
-SettingKind = Literal["text", "url", "int", "path"]
+SettingKind = Literal["text", "url", "int", "path", "bool"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,10 @@ class Setting:
     credential: bool = False  # asked for right after the Gateway key and shop GUID
     required: bool = True
     default: str | None = None
-    kind: SettingKind = "text"
+    kind: SettingKind = "text"  # bool: yes/no, true/false, 1/0, on/off
+    minimum: int | None = None  # for kind "int"
+    must_exist: bool = False  # for kind "path": a file that must be there before the run
+    choices: tuple[str, ...] = ()  # for kind "text": the only values allowed
 
     @property
     def flag(self) -> str:
@@ -61,6 +64,7 @@ class Connector(ABC):
 
     platform: ClassVar[str]  # short id written into data.source.platform
     title: ClassVar[str]  # for humans: "PrestaShop"
+    summary: ClassVar[str | None] = None  # first line of --help; default: "Import a <title> shop's catalog ..."
     settings: ClassVar[tuple[Setting, ...]] = ()
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:

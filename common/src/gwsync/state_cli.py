@@ -13,6 +13,7 @@ import click
 from .config import SANDBOX, Resolved, default_state_dir
 from .connector import Connector
 from .errors import ConfigError
+from .state import clean_shop_identity
 from .state_pg import Scope
 from .stores import StateLocation, open_state
 
@@ -22,7 +23,7 @@ def scope_of(connector_cls: type[Connector], config: Resolved) -> tuple[Scope, S
     state_dir = config["state_dir"] or default_state_dir()
     connector = connector_cls(config.values)
     try:
-        shop = connector.shop
+        shop = clean_shop_identity(connector.shop)
     finally:
         connector.close()
     gateway, guid = config["gateway_url"], config["shop_guid"]

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ConfigError, LockHeld
-from .state import ItemState, summary
+from .state import ItemState, RetryEntry, image_key, summary
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE gwsync_leases (
         scope_id BIGINT PRIMARY KEY REFERENCES gwsync_scopes(id), holder TEXT NOT NULL,
         acquired TIMESTAMPTZ NOT NULL, expires TIMESTAMPTZ NOT NULL);
+    """,
+    # 2: image keys kept as digests (as SQLite, and as `data.images_source` carries them), the
+    # retry list, tag lookup by guid
+    """
+    UPDATE gwsync_image_keys SET cache_key = substr(encode(sha256(convert_to(cache_key, 'UTF8')), 'hex'), 1, 40);
+    CREATE TABLE gwsync_retries (
+        scope_id BIGINT NOT NULL REFERENCES gwsync_scopes(id), product_id TEXT NOT NULL, kind TEXT NOT NULL,
+        body TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+        updated TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (scope_id, product_id));
+    CREATE INDEX gwsync_variant_tags_guid ON gwsync_variant_tags (scope_id, guid);
     """,
 )
 RUNS_KEPT = 100
@@ -153,6 +163,7 @@ class PostgresState:
         self.pool, self.scope = pool, scope
         self._owns_pool = owns_pool
         self.scope_id = scope_id(pool, scope)
+        self.recovered_from = None  # a database is never moved aside
         self.round_trips = 0  # statements or pipelined batches sent: for benchmarks
 
     @contextmanager
@@ -209,10 +220,23 @@ class PostgresState:
         return [_item(r) for r in self._rows(f"SELECT {_ITEM_COLUMNS} FROM gwsync_items "
                                              "WHERE scope_id = %s AND product_id = %s", (product_id,))]
 
+    def items_of_products(self, product_ids: Iterable[str]) -> dict[str, list[ItemState]]:
+        wanted = sorted(set(product_ids))
+        found: dict[str, list[ItemState]] = {pid: [] for pid in wanted}
+        if wanted:
+            for row in self._rows(f"SELECT {_ITEM_COLUMNS} FROM gwsync_items WHERE scope_id = %s "
+                                  "AND product_id = ANY(%s)", (wanted,)):
+                found[row[1]].append(_item(row))
+        return found
+
     def live_items(self) -> Iterator[ItemState]:
         rows = self._rows("SELECT identity, product_id, variant_id, guid, hash, NULL, archived FROM gwsync_items "
                           "WHERE scope_id = %s AND NOT archived AND guid IS NOT NULL")
         return (_item(r) for r in rows)
+
+    def count_live(self) -> int:
+        return int(self._one("SELECT count(*) FROM gwsync_items WHERE scope_id = %s AND NOT archived "
+                             "AND guid IS NOT NULL"))
 
     def product_ids(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._rows("SELECT DISTINCT product_id FROM gwsync_items "
@@ -262,7 +286,8 @@ class PostgresState:
     # -- images, tags, meta, runs -------------------------------------------------------
 
     def image_by_key(self, cache_key: str) -> str | None:
-        return self._one("SELECT url FROM gwsync_image_keys WHERE scope_id = %s AND cache_key = %s", cache_key)
+        return self._one("SELECT url FROM gwsync_image_keys WHERE scope_id = %s AND cache_key = %s",
+                         image_key(cache_key))
 
     def image_by_hash(self, sha256: str) -> str | None:
         return self._one("SELECT url FROM gwsync_image_blobs WHERE scope_id = %s AND sha256 = %s", sha256)
@@ -273,10 +298,32 @@ class PostgresState:
     def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
         with self._conn() as conn, conn.transaction():
             conn.execute("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT (scope_id, cache_key) "
-                         "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, cache_key, url))
+                         "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, image_key(cache_key), url))
             if sha256:
                 conn.execute("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT (scope_id, sha256) "
                              "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, sha256, url))
+
+    def save_image_digest(self, key_digest: str, url: str) -> None:
+        self._write("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (key_digest, url))
+
+    def variant_tag_group(self, guid: str) -> str | None:
+        return self._one("SELECT group_key FROM gwsync_variant_tags WHERE scope_id = %s AND guid = %s", guid)
+
+    def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None:
+        self._write("INSERT INTO gwsync_retries (scope_id, product_id, kind, body, reason) VALUES (%s,%s,%s,%s,%s) "
+                    "ON CONFLICT (scope_id, product_id) DO UPDATE SET kind = EXCLUDED.kind, body = EXCLUDED.body, "
+                    "reason = EXCLUDED.reason, attempts = gwsync_retries.attempts + 1, updated = now()",
+                    (product_id, kind, body, reason))
+
+    def retries(self) -> list[RetryEntry]:
+        rows = self._rows("SELECT product_id, kind, body, reason, attempts FROM gwsync_retries "
+                          "WHERE scope_id = %s ORDER BY updated")
+        return [RetryEntry(*row) for row in rows]
+
+    def clear_retries(self, product_ids: Iterable[str]) -> None:
+        wanted = list(product_ids)
+        if wanted:
+            self._write("DELETE FROM gwsync_retries WHERE scope_id = %s AND product_id = ANY(%s)", (wanted,))
 
     def variant_tag(self, group_key: str) -> str | None:
         return self._one("SELECT guid FROM gwsync_variant_tags WHERE scope_id = %s AND group_key = %s", group_key)
@@ -318,7 +365,7 @@ class PostgresState:
         """Forget everything of this scope (the Gateway stays the truth: the next run rebuilds)."""
         with self._conn() as conn, conn.transaction():
             for table in ("gwsync_items", "gwsync_intents", "gwsync_image_keys", "gwsync_image_blobs",
-                          "gwsync_variant_tags", "gwsync_meta"):
+                          "gwsync_variant_tags", "gwsync_meta", "gwsync_retries"):
                 conn.execute(f"DELETE FROM {table} WHERE scope_id = %s", (self.scope_id,))
 
     def _one(self, sql: str, *args: Any) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .redact import redact
-from .state import ShopLock, SqliteState, StateStore, state_file
+from .state import DryRunOverlay, ShopLock, SqliteState, StateStore, state_file
 from .state_pg import PgLease, PostgresState, Scope
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -46,19 +46,22 @@ class StateLocation:
 
 @contextmanager
 def open_state(location: StateLocation, scope: Scope, *, workers: int = 4, lock: bool = True,
+               dry_run: bool = False,
                on_lease_lost: Callable[[], None] | None = None) -> Iterator[StateStore]:
     """The scope's store, locked for this run: `LockHeld` (exit 4) when another run has it.
 
-    `lock=False` only reads (`state show` while a run may be going on).
+    `lock=False` only reads (`state show` while a run may be going on). `dry_run=True`: every
+    change the run makes is dropped at the end (SQLite rolls back, PostgreSQL gets an overlay).
     """
     if location.postgres_url:
         state = PostgresState.open(location.postgres_url, scope, workers)
+        shown: StateStore = DryRunOverlay(state) if dry_run else state
         try:
             if lock:
                 with PgLease(state.pool, state.scope_id, on_lost=on_lease_lost):
-                    yield state
+                    yield shown
             else:
-                yield state
+                yield shown
         finally:
             state.close()
         return
@@ -70,7 +73,7 @@ def open_state(location: StateLocation, scope: Scope, *, workers: int = 4, lock:
                 stack.enter_context(ShopLock(path))
         except OSError as exc:
             raise unwritable(location.directory, exc) from None
-        store = SqliteState(path)
+        store = SqliteState(path, dry_run=dry_run)
         stack.callback(store.close)
         yield store
 

@@ -38,9 +38,21 @@ from .source import (FileTransport, HttpTransport, NeedsCredentials, NotModified
 log = logging.getLogger(__name__)
 
 
+_warned: set[str] = set()
+
+
+def _warn_path_identity(identity: str) -> None:
+    """Once per process: a moved file would look like a new catalog (products created again)."""
+    if identity not in _warned:
+        _warned.add(identity)
+        log.warning("FEED_SHOP_ID is not set, so this feed's identity is its path (%s); moving the file "
+                    "would make it a new catalog. Set FEED_SHOP_ID to a stable name.", identity)
+
+
 class FeedConnector(Connector):
     platform = "feed"
     title = "Product feed"
+    summary = "Import a product feed (Google Merchant, Ceneo, IdoSell IOF, CSV or XLSX) into the Gateway."
     settings = SETTINGS
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None,
@@ -55,6 +67,8 @@ class FeedConnector(Connector):
         private = self.location.web and self.feed.username is not None
         self.mapping = MappingContext(images=self.location.resolver(private), vat=self.feed.vat,
                                       default_stock=self.feed.default_stock, clock=clock)
+        if not self.feed.shop_id and not self.location.remote:
+            _warn_path_identity(self.location.default_shop())
 
     @property
     def shop(self) -> str:
@@ -80,11 +94,16 @@ class FeedConnector(Connector):
                     if isinstance(item, Product):
                         inactive += inactive_ids(item)
                     yield item
+            # The whole feed was read: every product in it was yielded above. An empty `Present`
+            # tells the engine the listing is complete, so what is not in the feed is archived
+            # (the engine takes a read with a stored cursor for an incremental one otherwise).
+            yield Present(product_ids=())
         except NotModified:
+            # Nothing is yielded: an incremental read that changed nothing, so nothing is archived,
+            # and the engine still retries what failed last time (its retry list).
             ctx.new_cursor = ctx.cursor
             ctx.notes.append(f"feed {self.location.display} unchanged since the last run (HTTP 304): "
                              "nothing read, nothing written")
-            yield Present(product_ids=tuple(sorted(ctx.known_product_ids)))
             return
         ctx.notes.extend(notes.lines())
         if inactive:

@@ -38,6 +38,7 @@ MARGIN = timedelta(seconds=60)
 class IaiConnector(Connector):
     platform = "iai"
     title = "IAI / IdoSell"
+    summary = "Import an IdoSell (IAI) shop's catalog into the Gateway."
     settings = (
         Setting("url", "IAI_URL", "IdoSell panel URL, e.g. https://clientNNNN.idosell.com", kind="url"),
         Setting("api_key", "IAI_API_KEY", "IdoSell Admin API key (X-API-KEY)", secret=True, credential=True),

@@ -16,8 +16,9 @@ from requests.auth import HTTPBasicAuth
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import AuthError, ConfigError
-from gwsync.http import CallStats, RateLimiter
+from gwsync.http import CallStats
 from gwsync.models import Item, Seen, StockUpdate
+from gwsync.ratecontrol import AdaptiveRate
 
 from .client import PrestaShopClient, StockRows, api_base
 from .stock import PrestaShopStockWriter
@@ -97,7 +98,7 @@ class PrestaShopConnector(Connector):
                 kind="int"),
         Setting("key_in_url", "PRESTASHOP_KEY_IN_URL",
                 "yes = send the key as ?ws_key= (only for hosts that drop the Authorization header)",
-                required=False, default="no"),
+                required=False, default="no", kind="bool"),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -108,8 +109,9 @@ class PrestaShopConnector(Connector):
         self.shop_id = int(shop_id) if shop_id not in (None, "") else None
         key_in_url = _truthy(self.config.get("key_in_url"))
         auth = None if key_in_url else HTTPBasicAuth(key, "")
-        self.client = PrestaShopClient(self.http(self.base, auth=auth, limiter=RateLimiter(10, 10)),
-                                       key, shop_id=self.shop_id, key_in_url=key_in_url)
+        # no built-in rate limit; hosts and WAFs limit concurrency (platform doc section 7: 2-4)
+        http = self.http(self.base, auth=auth, pacer=AdaptiveRate(concurrency=4), pool=4)
+        self.client = PrestaShopClient(http, key, shop_id=self.shop_id, key_in_url=key_in_url)
 
     @property
     def shop(self) -> str:

@@ -12,6 +12,7 @@ import click
 from ..config import Resolved, default_state_dir
 from ..connector import Connector
 from ..gateway.auth import parse_shop_guid
+from ..state import clean_shop_identity
 from ..state_pg import Scope
 from ..stores import StateLocation
 from .serve import open_queue, serve_forever, stock_service
@@ -46,7 +47,7 @@ def serve_group(connector_cls: type[Connector], resolve: Callable[[dict[str, Any
             config = resolve(dict(ctx.obj))
             connector = connector_cls(config.values)
             try:
-                scope = Scope(connector.platform, connector.shop, config["gateway_url"],
+                scope = Scope(connector.platform, clean_shop_identity(connector.shop), config["gateway_url"],
                               parse_shop_guid(config["shop_guid"]))
             finally:
                 connector.close()

@@ -14,7 +14,7 @@ from ..config import SANDBOX, Resolved, default_state_dir
 from ..connector import Connector
 from ..errors import ConfigError
 from ..gateway.auth import decode_signing_key, parse_shop_guid
-from ..state import StateStore, state_file
+from ..state import StateStore, clean_shop_identity, state_file
 from ..state_pg import Scope
 from ..stores import StateLocation, open_state
 from .apply import StockTarget
@@ -45,7 +45,7 @@ def stock_service(connector_cls: type[Connector], config: Resolved, *, workers: 
         connector.close()
         raise ConfigError(f"{connector_cls.title} has no safe way to write stock: serve is not available "
                           "for it (see its README)")
-    scope = Scope(connector.platform, connector.shop, config["gateway_url"], guid)
+    scope = Scope(connector.platform, clean_shop_identity(connector.shop), config["gateway_url"], guid)
     location = StateLocation.parse(config.values.get("state_url"), state_dir)
     with ExitStack() as stack:
         stack.callback(connector.close)
