@@ -4,12 +4,13 @@
                                          [--formats google,ceneo,iof,csv,xlsx] [--no-http]
 
 For each format (Google Merchant XML, Ceneo XML, IdoSell IOF, CSV, XLSX; 40 % of the
-items in variant groups, 200 distinct images as local files) it prints the figures of
-`gwsync.testing.bench.run_benchmark` (wall time, Gateway calls per product, images
-hosted per distinct image, 429s, peak RSS of the import process, what an immediate
-re-run costs). Then the Google feed once more over HTTP with an ETag: its immediate
-re-run is answered 304 and must read and write nothing (the Gateway calls left are
-the run's own bookkeeping). With `--rate-limit` the sandbox allows that many requests/s.
+items in variant groups, 200 distinct images as local files) it prints wall time,
+Gateway calls per product, images hosted per distinct image, Gateway 429s, the most
+Gateway requests in flight, the achieved Gateway rate, peak RSS of the import process,
+identities stored twice and what an immediate re-run costs; with `--rate-limit` the
+sandbox allows that many requests/s and the utilisation of the limit is printed too.
+Then the Google feed once more over HTTP with an ETag: its immediate re-run is answered
+304 and must read and write nothing (the Gateway calls left are the run's own bookkeeping).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Prompts happen only for values still missing and only when stdin can answer. Under
 `docker run -i` stdin is a pipe, so answers are read line by line, in this order:
-signing key, shop GUID, the connector's credentials as it declares them, then any
-other missing value. Secrets have no flags (they would show in process lists).
+signing key, shop GUID, the connector's credentials as it declares them (an optional
+one with `ask_if` only after a yes to the question it follows), then any other missing
+value. Secrets have no flags (they would show in process lists).
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def resolve(connector_settings: Sequence[Setting], flags: Mapping[str, Any], fil
         values["gateway_url"] = SANDBOX
     sandbox = values.get("gateway_url") == SANDBOX
     for setting in prompt_order(connector_settings, sandbox):
-        if setting.key not in values and setting.required:
+        if _to_ask(setting, values, connector_settings):
             answer = answers.ask(setting)
             if answer is not None:
                 values[setting.key] = answer
@@ -160,8 +161,29 @@ def check_file_keys(file_values: Mapping[str, Any], settings: Sequence[Setting])
             raise ConfigError(f"--config: unknown key '{key}'{hint}; valid keys: {', '.join(valid)}")
 
 
+NO_WORDS = frozenset({"", "no", "n", "false", "0", "off"})
+
+
+def is_yes(value: Any) -> bool:
+    return value is not None and str(value).strip().lower() not in NO_WORDS
+
+
+def _to_ask(setting: Setting, values: Mapping[str, Any], settings: Sequence[Setting]) -> bool:
+    """Missing required settings; an optional one only through `ask_if` (a follow-up question)."""
+    if setting.key in values:
+        return False
+    if setting.needed(values):
+        return True
+    if setting.ask_if is None:
+        return False
+    gated = [s for s in settings if s.ask_if == setting.key]
+    if gated and all(s.key in values for s in gated):
+        return False  # everything this question would lead to is already given
+    return is_yes(values.get(setting.ask_if))
+
+
 def _missing(setting: Setting, values: Mapping[str, Any], sandbox: bool) -> bool:
-    if setting.key in values or not setting.required or setting.default is not None:
+    if setting.key in values or not setting.needed(values) or setting.default is not None:
         return False
     return not (sandbox and setting in (SIGNING_KEY, SHOP_GUID))
 
