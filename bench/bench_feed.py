@@ -1,7 +1,7 @@
 """Benchmark (not a test): 10,000 products in each feed format, imported into the sandbox Gateway.
 
-    .venv/bin/python bench/bench_feed.py [--products 10000] [--latency 0.02] [--formats google,ceneo,...]
-                                         [--rate-limit 25]
+    .venv/bin/python bench/bench_feed.py [--products 10000] [--latency 0.02] [--rate-limit 25]
+                                         [--formats google,ceneo,iof,csv,xlsx] [--no-http]
 
 For each format (Google Merchant XML, Ceneo XML, IdoSell IOF, CSV, XLSX; 40 % of the
 items in variant groups, 200 distinct images as local files) it prints wall time,
@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,11 +121,13 @@ def write_csv(path: Path, products: int) -> None:
 
 
 def write_xlsx(path: Path, products: int) -> None:
-    """In a process of its own: openpyxl in this one would raise every import child's measured peak."""
-    code = ("import sys; from openpyxl import Workbook; sys.path.insert(0, sys.argv[1]); import bench_feed as b; "
-            "book = Workbook(write_only=True); sheet = book.create_sheet(); "
-            "[sheet.append(row) for row in b.csv_rows(int(sys.argv[3]))]; book.save(sys.argv[2])")
-    subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(path), str(products)], check=True)
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in csv_rows(products):
+        sheet.append(row)
+    book.save(path)
 
 
 WRITERS: dict[str, tuple[str, Callable[[Path, int], None], dict[str, str]]] = {
@@ -158,26 +158,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.02)
-    parser.add_argument("--rate-limit", type=float, default=0.0,
-                        help="the sandbox Gateway allows this many requests/s (429, Retry-After: 1); 0: no limit")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated: " + ", ".join(FORMATS))
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP 304 re-run")
-    parser.add_argument("--http", action="store_true", help=argparse.SUPPRESS)  # only the HTTP run
+    parser.add_argument("--rate-limit", type=float, default=0.0,
+                        help="the sandbox Gateway allows this many requests/s (429, Retry-After: 1); 0: no limit")
     args = parser.parse_args()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    if len(formats) + (not args.no_http) > 1:
-        # One measurement per process: a child's peak RSS (RUSAGE_CHILDREN) also counts the parent's
-        # pages at the moment it is spawned, and a parent that already hosted earlier runs' sandboxes
-        # and generated feeds is larger; measured in one process, later formats read 50-80 MB too high.
-        for fmt in formats:
-            subprocess.run([sys.executable, __file__, "--products", str(args.products), "--latency",
-                            str(args.latency), "--rate-limit", str(args.rate_limit), "--formats", fmt,
-                            "--no-http"], check=False)
-        if not args.no_http:
-            subprocess.run([sys.executable, __file__, "--products", str(args.products), "--latency",
-                            str(args.latency), "--rate-limit", str(args.rate_limit), "--formats", "", "--http"],
-                           check=False)
-        return
     with tempfile.TemporaryDirectory(prefix="bench-feed-") as tmp:
         folder = Path(tmp)
         write_images(folder)
@@ -187,7 +173,7 @@ def main() -> None:
             run_benchmark(FeedConnector, {"source": str(folder / name), "shop_id": f"bench-{fmt}", **extra},
                           title=f"feed ({TITLES[fmt]})", products=args.products, latency=args.latency,
                           distinct_images=DISTINCT_IMAGES, rate_limit=args.rate_limit)
-        if args.http:
+        if not args.no_http:
             feed = folder / "http.xml"
             write_google(feed, args.products)
             # absolute image URLs: a feed on the web names its images by URL; the Gateway copies them
@@ -196,7 +182,8 @@ def main() -> None:
             with etag_server(feed) as server:
                 run_benchmark(FeedConnector, {"source": f"{server.url}/feed.xml", "shop_id": "bench-http"},
                               title="feed (Google Merchant XML over HTTP, re-run answered 304)",
-                              products=args.products, latency=args.latency, distinct_images=DISTINCT_IMAGES, rate_limit=args.rate_limit)
+                              products=args.products, latency=args.latency, distinct_images=DISTINCT_IMAGES,
+                              rate_limit=args.rate_limit)
 
 
 if __name__ == "__main__":

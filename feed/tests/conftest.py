@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gwsync.connector import ReadContext
-from gwsync.models import Product, Skipped
+from gwsync.models import Present, Product, Skipped
 from gwsync_feed.connector import FeedConnector
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def read():
         connector = FeedConnector(config, clock=lambda: NOW)
         ctx = ReadContext()
         try:
-            return ReadResult(list(connector.read(ctx)), ctx)
+            return ReadResult([i for i in connector.read(ctx) if not isinstance(i, Present)], ctx)
         finally:
             connector.close()
     return read_all

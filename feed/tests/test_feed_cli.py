@@ -52,4 +52,4 @@ def test_version_and_help_name_the_feed_tool(tmp_path):
     with Harness(FeedConnector, {"source": str(tmp_path / "f.xml")}, tmp_path) as gw:
         version = gw.cli(["--version"]).stdout
         assert version.startswith("gateway-feed ") and "(gateway-sync-feed;" in version
-        assert "Import a product feed (Google Merchant XML or CSV)" in gw.cli(["--help"]).stdout
+        assert "Import a product feed (Google Merchant, Ceneo, IdoSell IOF, CSV or XLSX)" in gw.cli(["--help"]).stdout

@@ -3,7 +3,7 @@
 import pytest
 from gwsync.connector import ReadContext
 from gwsync.errors import AuthError
-from gwsync.models import ImageAccess, Product
+from gwsync.models import ImageAccess, Present, Product
 from gwsync_feed.connector import FeedConnector
 from gwsync_feed.fake import FeedFake
 
@@ -17,7 +17,9 @@ def fake():
 def sellable(fake: FeedFake) -> dict[tuple[str, str | None], Product]:
     """(product id, variant id) -> the Product or the Variant, for every sellable item."""
     out = {}
-    for product in FeedConnector(fake.config()).read(ReadContext()):
+    items = list(FeedConnector(fake.config()).read(ReadContext()))
+    assert items[-1] == Present(product_ids=())  # the whole feed was read
+    for product in items[:-1]:
         assert isinstance(product, Product)
         for variant in product.variants:
             out[(product.product_id, variant.variant_id)] = variant

@@ -19,14 +19,14 @@ def test_validators_of_a_complete_read_are_sent_next_time():
     responses.get(URL, body=FEED, headers={"ETag": '"v1"', "Last-Modified": "Mon, 30 Nov 2026 10:00:00 GMT"})
     ctx = ReadContext()
     items = list(FeedConnector({"source": URL}).read(ctx))
-    assert [i.product_id for i in items] == ["A", "B"]
+    assert items == [*items[:2], Present(product_ids=())] and [i.product_id for i in items[:2]] == ["A", "B"]
     saved = Validators.load(ctx.new_cursor)
     assert (saved.etag, saved.last_modified) == ('"v1"', "Mon, 30 Nov 2026 10:00:00 GMT")
     assert "If-None-Match" not in responses.calls[0].request.headers
 
     responses.get(URL, status=304)
     again = ReadContext(cursor=ctx.new_cursor, full=False, known_product_ids=frozenset({"A", "B"}))
-    assert list(FeedConnector({"source": URL}).read(again)) == [Present(product_ids=("A", "B"))]
+    assert list(FeedConnector({"source": URL}).read(again)) == []  # nothing read: nothing archived either
     sent = responses.calls[1].request.headers
     assert (sent["If-None-Match"], sent["If-Modified-Since"]) == ('"v1"', "Mon, 30 Nov 2026 10:00:00 GMT")
     assert again.new_cursor == ctx.new_cursor and "HTTP 304" in again.notes[0]
@@ -88,6 +88,6 @@ def test_a_day_after_the_last_whole_download_the_feed_is_read_whole_again():
     responses.get(URL, body=FEED, headers={"ETag": '"v1"'})
     stale = Validators('"v1"', None, read_at=1.0).dump()
     ctx = ReadContext(cursor=stale, full=False, known_product_ids=frozenset({"A", "B"}))
-    assert [i.product_id for i in FeedConnector({"source": URL}).read(ctx)] == ["A", "B"]
+    assert [i.product_id for i in FeedConnector({"source": URL}).read(ctx) if hasattr(i, "name")] == ["A", "B"]
     assert "If-None-Match" not in responses.calls[0].request.headers
     assert Validators.load(ctx.new_cursor).read_at > 1.0

@@ -14,3 +14,4 @@ import gwsync_feed.connector as feed  # the module, not the class: one Connector
 class ClickShopConnector(feed.FeedConnector):
     platform = "clickshop"
     title = "ClickShop (product feed)"
+    summary = "Import a ClickShop shop's product feed into the Gateway."

@@ -52,7 +52,7 @@ def _warn_path_identity(identity: str) -> None:
 class FeedConnector(Connector):
     platform = "feed"
     title = "Product feed"
-    summary = "Import a product feed (Google Merchant XML or CSV) into the Gateway."
+    summary = "Import a product feed (Google Merchant, Ceneo, IdoSell IOF, CSV or XLSX) into the Gateway."
     settings = SETTINGS
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None,
@@ -94,11 +94,16 @@ class FeedConnector(Connector):
                     if isinstance(item, Product):
                         inactive += inactive_ids(item)
                     yield item
+            # The whole feed was read: every product in it was yielded above. An empty `Present`
+            # tells the engine the listing is complete, so what is not in the feed is archived
+            # (the engine takes a read with a stored cursor for an incremental one otherwise).
+            yield Present(product_ids=())
         except NotModified:
+            # Nothing is yielded: an incremental read that changed nothing, so nothing is archived,
+            # and the engine still retries what failed last time (its retry list).
             ctx.new_cursor = ctx.cursor
             ctx.notes.append(f"feed {self.location.display} unchanged since the last run (HTTP 304): "
                              "nothing read, nothing written")
-            yield Present(product_ids=tuple(sorted(ctx.known_product_ids)))
             return
         ctx.notes.extend(notes.lines())
         if inactive:

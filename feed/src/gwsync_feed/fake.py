@@ -185,7 +185,8 @@ class FeedFake:
             self.not_modified += response.status_code == 304
             return response
         name = request.path.rsplit("/", 1)[-1].removesuffix(".png")
-        if request.path.startswith(("/public/", "/feeds/private/")) and name in COLOURS:
+        private = self.FEED_PATH.rsplit("/", 1)[0] + "/private/"  # beside the feed, where the feed names them
+        if request.path.startswith(("/public/", private)) and name in COLOURS:
             return Response(png(COLOURS[name]), 200, content_type="image/png")
         return Response("Not found", 404)
 

@@ -14,3 +14,4 @@ import gwsync_feed.connector as feed  # the module, not the class: one Connector
 class FortecaConnector(feed.FeedConnector):
     platform = "forteca"
     title = "Forteca (product feed)"
+    summary = "Import a Forteca shop's product feed into the Gateway."

@@ -14,3 +14,4 @@ import gwsync_feed.connector as feed  # the module, not the class: one Connector
 class RetaliaConnector(feed.FeedConnector):
     platform = "retalia"
     title = "Retalia (product feed)"
+    summary = "Import a Retalia shop's product feed into the Gateway."
