@@ -52,11 +52,17 @@ def setup_logging(log_format: str, verbose: bool, quiet: bool = False, run: RunI
         handler.addFilter(RunContext(run))
     handler.setFormatter(json_formatter() if log_format == "json"
                          else logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(_own_debug_only)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
     # with -v, urllib3's retry warnings show every retried call; otherwise the outcome is reported
     logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def _own_debug_only(record: logging.LogRecord) -> bool:
+    """-v shows our debug lines, not other libraries' (an OAuth library logs whole URLs there)."""
+    return record.levelno > logging.DEBUG or record.name.startswith("gwsync")
 
 
 class Output:
