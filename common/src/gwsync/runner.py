@@ -25,7 +25,8 @@ from .http import CallStats
 from .report import Report
 from .state_pg import Scope
 from .stores import StateLocation, open_state
-from .sync import SEARCH_LAG, Engine, Options, clean_shop_identity
+from .execute import SEARCH_LAG
+from .sync import Engine, Options, clean_shop_identity
 
 log = logging.getLogger(__name__)
 
