@@ -7,7 +7,8 @@ state must never duplicate); after an ambiguous failure the search lag is waited
 before the lookup, and only what is still missing is created again. A fresh state is
 rebuilt from the Gateway with one scan, image mappings included (`data.images_source`).
 Writes happen only when the payload's hash changed. A dry run plans the same actions
-against a state whose changes are rolled back, and sends nothing.
+against a state whose changes are rolled back, and sends nothing. Creates are carried
+out by `gwsync.execute`, variant tags by `gwsync.variant_tags`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pydantic import ValidationError
 from .categories import CategoryMap, CategoryResolver, CategoryTree, join_path
 from .connector import Connector, ReadContext
 from .errors import AuthError, ConfigError, HttpError, MassArchiveRefused, SyncError
+from .execute import CreateBatcher, CreateExecutor, PendingCreate
+from .execute import reason_of as _reason
 from .gateway.client import GatewayClient
 from .gateway.payload import (
     Sellable,
@@ -44,8 +47,6 @@ from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
 from .state import ItemState, StateStore, clean_shop_identity, image_key
-from .execute import CreateExecutor, PendingCreate, CreateBatcher
-from .execute import reason_of as _reason
 from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
