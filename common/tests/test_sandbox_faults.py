@@ -202,3 +202,18 @@ def test_downloads_refuse_urls_that_are_not_percent_encoded(gateway, shop):
                             json={"url": "https://cdn.example/zdj%C4%99cie%20g%C5%82%C3%B3wne.jpg"},
                             headers=shop.headers, timeout=5)
     assert encoded.status_code == 200
+
+
+def test_a_rate_limit_admits_its_burst_then_answers_429_until_time_refills_it(tmp_path):
+    now = [0.0]
+    faults = Faults(clock=lambda: now[0])
+    faults.configure(rate_limit=4, retry_after=1)
+    assert [faults.before_request("/tags/") for _ in range(4)] == [None] * 4  # one second's worth
+    refused = faults.before_request("/tags/")
+    assert refused is not None and refused.status == 429 and refused.headers == {"Retry-After": "1"}
+    assert faults.before_request("/storage/shop/key") is None  # storage (S3) is not the Gateway API
+    now[0] += 0.5  # half a second brings back two requests' worth
+    assert [faults.before_request("/tags/") is None for _ in range(3)] == [True, True, False]
+    assert (faults.rate_figures.admitted, faults.rate_figures.refused) == (6, 2)
+    with pytest.raises(ValueError, match="rate_limit"):
+        faults.configure(rate_limit=-1)

@@ -44,7 +44,8 @@ class PendingCreate:
 
 @dataclass
 class CreateBatcher:
-    """Collects creates from all workers; a group's members go out in one call when they fit."""
+    """Collects creates from all workers into full calls of `size` items, across products (a
+    group may span two calls: each item carries its own identity and intent)."""
 
     send: Callable[[list[PendingCreate]], None]
     size: int = 100
@@ -52,15 +53,14 @@ class CreateBatcher:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, group: list[PendingCreate]) -> None:
-        ready: list[PendingCreate] = []
+        ready: list[list[PendingCreate]] = []
         with self.lock:
-            if self.pending and len(self.pending) + len(group) > self.size:
-                ready, self.pending = self.pending, []
             self.pending.extend(group)
-            if len(self.pending) >= self.size:
-                ready, self.pending = ready + self.pending, []
-        if ready:
-            self.send(ready)
+            while len(self.pending) >= self.size:
+                ready.append(self.pending[:self.size])
+                self.pending = self.pending[self.size:]
+        for batch in ready:
+            self.send(batch)
 
     def flush(self) -> None:
         with self.lock:

@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .gateway.client import GatewayClient
 from .gateway.payload import rekeyed
 from .http import CallStats
+from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
 from .state_pg import Scope
 from .stores import StateLocation, open_state
@@ -104,7 +105,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         stack.callback(connector.close)
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
         gateway.sleep = options.sleep
         stack.callback(gateway.close)
         source_shop = clean_shop_identity(connector.shop)
@@ -132,8 +134,10 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
-        log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
-                 stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
+        rate = gateway.pacer.figures
+        log.info("requests %d (retried %d, 429 answers %d); Gateway: %.1f requests/s, at most %d in flight, "
+                 "%.1f s paused on overload answers", stats.total(), stats.retries, stats.throttled,
+                 rate.achieved_rate(), rate.max_in_flight, rate.paused_seconds)
         return report
 
 
@@ -154,7 +158,8 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
             raise ConfigError(f"--from {old_shop}: that is the shop's current identity already")
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
         stack.callback(gateway.close)
         scope = Scope(connector.platform, new_shop, SANDBOX if target.embedded else target.url, target.shop_guid)
         location = StateLocation.parse(config.values.get("state_url"), state_dir)
@@ -170,23 +175,3 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
         log.info("%d products moved from source shop %s to %s", moved, old_shop, new_shop)
     return moved
 
-
-def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
-    """Both sides' credentials, and what each side shows us."""
-    stats = CallStats()
-    state_dir = config["state_dir"] or default_state_dir()
-    connector = connector_cls(config.values, stats)
-    lines = []
-    try:
-        lines.append(f"{connector_cls.title}: {connector.check()}")
-        with gateway_target(config, state_dir) as target:
-            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
-            try:
-                count = gateway.count_products()
-            finally:
-                gateway.close()
-            where = "embedded sandbox" if target.embedded else target.url
-            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
-    finally:
-        connector.close()
-    return lines

@@ -41,7 +41,7 @@ from .gateway.payload import (
     with_image_sources,
     with_stock,
 )
-from .images import BrokenImage, ImageService, uploaded_digest
+from .images import BrokenImage, ImagePrefetcher, ImageService, uploaded_digest
 from .models import Item, Present, Product, Seen, Skipped, SourceId, StockUpdate
 from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
@@ -85,6 +85,7 @@ class Engine(CreateExecutor):
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
                                    on_host=self._plan_image)
         self.batcher = CreateBatcher(self._send_creates, size=options.batch_size)
+        self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
         self._retired: dict[str, tuple[str, str]] = {}
@@ -112,12 +113,17 @@ class Engine(CreateExecutor):
             self._resolver()
         self._recover()
         cursor = None if self.options.full else self.state.get_meta(CURSOR_KEY)
-        ctx = ReadContext(cursor=cursor, full=cursor is None, known_product_ids=self.state.product_ids())
+        # known: what landed before, and what failed before and waits in the retry list (a connector
+        # that builds its `Present` from known ids must not declare those gone)
+        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self.state.retries()}
+        ctx = ReadContext(cursor=cursor, full=cursor is None,
+                          known_product_ids=self.state.product_ids() | retrying)
         self._listing = self._complete_listing = ctx.full
         try:
             seen = self._consume(ctx)
         finally:  # what was read before a stop is still written (and recorded in state)
             self.batcher.flush()
+            self.prefetch.close()
         if self._fatal is not None:
             raise self._fatal
         if self._stop.is_set() and self.report.read_error is None:
@@ -160,6 +166,7 @@ class Engine(CreateExecutor):
                         self._read_products.add(item.product_id)
                     seen.add(item.product_id)
                     window.acquire()
+                    self.prefetch.submit(item)
                     future = pool.submit(self._handle, item)
                     futures.add(future)
                     future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
@@ -256,7 +263,7 @@ class Engine(CreateExecutor):
         if not priced:
             return
         tags = self._category_guids(product)
-        if product.variants:
+        if any(s.options for s in priced):  # not for a group of one live variant (a plain product)
             tags = tags + [self._variant_tag(product)]
         # every image first: an item lands whole or not at all (ImageHostFailed fails the product)
         built = [(s, self._build(s, tags)) for s in priced]

@@ -16,7 +16,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from ..errors import AuthError, HttpError, SyncError, Unreachable
-from ..http import CallStats, HttpClient, RateLimiter, http_error, wait_seconds
+from ..http import CallStats, HttpClient, http_error, wait_seconds
+from ..ratecontrol import DEFAULT_CONCURRENCY, AdaptiveRate
 from .auth import TokenSource
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,18 @@ def split_batches(items: Sequence[dict], max_items: int = MAX_BATCH_ITEMS,
 
 class GatewayClient:
     def __init__(self, base_url: str, shop_guid: str, key: bytes, *, stats: CallStats | None = None,
-                 per_second: float = 10.0, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+                 per_second: float | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+                 timeout: tuple[float, float] = (10.0, 60.0), pacer: AdaptiveRate | None = None) -> None:
         self.shop = shop_guid
         self.tokens = TokenSource(shop_guid, key)
-        self.http = HttpClient(base_url, service="gateway", stats=stats, timeout=timeout,
-                               limiter=RateLimiter(per_second, burst=int(per_second)))
-        self.storage = HttpClient(base_url, service="gateway-storage", stats=self.http.stats, timeout=timeout)
+        # B12: adaptive rate, at most `concurrency` in flight, `per_second` only as a hard ceiling
+        self.pacer = pacer or AdaptiveRate(concurrency, ceiling=per_second)
+        self.http = HttpClient(base_url, service="gateway", stats=stats, timeout=timeout, pool=concurrency,
+                               pacer=self.pacer, resend_overload=True)
+        self.http.stats.rate = self.pacer.figures
+        # storage (S3 in production) has limits of its own: its own adaptive rate
+        self.storage = HttpClient(base_url, service="gateway-storage", stats=self.http.stats, timeout=timeout,
+                                  pool=concurrency, pacer=AdaptiveRate(concurrency), resend_overload=True)
         self.sleep = time.sleep  # tests replace it
 
     # -- plumbing -------------------------------------------------------------

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -54,7 +54,12 @@ def sellables(product: Product, platform: str, shop: str) -> list[Sellable]:
     if not product.variants:
         return [Sellable(base, product.name, product.price, product.vat, product.stock, product.sku,
                          product.description, product.brief, product.images, None, product.active)]
-    return [_variant(product, variant, base) for variant in product.variants]
+    items = [_variant(product, variant, base) for variant in product.variants]
+    if sum(1 for s in items if s.active) == 1:
+        # a group with one live variant is a plain product: no variant tag, no data.variants
+        # (one call less per group); its identity stays the variant's, so it joins a tag later
+        items = [replace(s, options=None) if s.active else s for s in items]
+    return items
 
 
 def _variant(product: Product, variant: Variant, base: SourceId) -> Sellable:
