@@ -218,6 +218,30 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     def import_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
                    report_file: Path | None, workers: int, fail_on: tuple[str, ...],
                    allow_mass_archive: bool, no_archive: bool, **params: Any) -> None:
+        _run(dry_run=dry_run, full=full, workers=workers, fail_on=fail_on, archive_missing=not no_archive,
+             allow_mass_archive=allow_mass_archive, log_format=log_format, verbose=verbose, quiet=quiet,
+             report_file=report_file, params=params)
+
+    @group.command("stock", epilog=epilog,
+                   help="The fast pass for cron: read only stock and prices (the platform's cheapest change "
+                   "filter) and write only the Gateway products whose stock or price changed. Creates and "
+                   "archives nothing (that is `import`); leaves alone an item whose Gateway sale `serve` "
+                   "has not applied to the shop yet.")
+    @_common_options
+    @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+    @click.option("--full", is_flag=True, help="Read every item's stock, not only what changed.")
+    @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
+                  help="Write a JSON report to this file (also when the run fails).")
+    @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
+                  help="Concurrent Gateway writes.")
+    def stock_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
+                  report_file: Path | None, workers: int, **params: Any) -> None:
+        _run(dry_run=dry_run, full=full, workers=workers, fail_on=("failed",), stock_only=True,
+             archive_missing=False, log_format=log_format, verbose=verbose, quiet=quiet,
+             report_file=report_file, params=params)
+
+    def _run(*, log_format: str, verbose: bool, quiet: bool, report_file: Path | None, params: dict[str, Any],
+             fail_on: tuple[str, ...], **options: Any) -> None:
         run = RunInfo(tool=name, version=version, platform=connector_cls.platform)
         setup_logging(log_format, verbose, quiet, run)
         output = Output(log_format, quiet)
@@ -227,9 +251,8 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
             _fail(exc, output)
         progress = None if quiet or log_format == "json" else RunProgress()
         try:
-            report, code, error = _import(connector_cls, run, output, params, progress, dry_run=dry_run,
-                                          full=full, workers=workers, fail_on=fail_on,
-                                          archive_missing=not no_archive, allow_mass_archive=allow_mass_archive)
+            report, code, error = _import(connector_cls, run, output, params, progress, fail_on=fail_on,
+                                          **options)
         finally:
             if progress is not None:
                 progress.done()
@@ -293,7 +316,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
         if not quiet:
             click.echo(f"moved {moved} products from source shop {old_shop}; run import next")
 
-    for command in (import_cmd, check_cmd, categories_cmd, migrate_cmd):
+    for command in (import_cmd, stock_cmd, check_cmd, categories_cmd, migrate_cmd):
         command.params.extend(_connector_options(connector_cls))
     resolve_params = lambda params: _resolve(connector_cls, params)  # noqa: E731
     all_options = lambda: [_config_option(), *_connector_options(connector_cls)]  # noqa: E731

@@ -110,6 +110,15 @@ class Connector(ABC):
         """An HTTP client for this platform that counts into the run's stats."""
         return HttpClient(base_url, service=self.platform, stats=self.stats, **kwargs)
 
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """The `stock` pass: stock and price, in bulk, with the cheapest change filter the platform has.
+
+        Products and `StockUpdate`s may be yielded; of a product only stock and price count. The
+        default is the incremental catalog read (its own cursor); override it where the platform
+        can read just stock and prices for less.
+        """
+        return self.read(ctx)
+
     def stock_writer(self) -> StockWriter | None:
         """Step 2: how Gateway sales reach the shop's stock; None where the platform has no safe write."""
         return None

@@ -20,7 +20,11 @@ from .errors import EXIT_CANNOT_RUN, EXIT_ITEMS_FAILED, EXIT_OK
 from .http import CallStats
 from .redact import redact
 
-COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", "inactive")
+COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", "inactive", "deferred",
+            "unimported")
+# shown only when not zero: inactive items; for the stock pass, items left alone while a Gateway sale
+# is on its way to the shop (deferred) and items the next import has yet to create (unimported)
+QUIET_COUNTERS = frozenset({"inactive", "deferred", "unimported"})
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Report:
         return EXIT_OK
 
     def summary_line(self) -> str:
-        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k != "inactive" or self.counts[k])
+        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k not in QUIET_COUNTERS or self.counts[k])
         images = self.images.get("uploaded", 0) + self.images.get("copied", 0)
         calls = ", ".join(f"{host} {n}" for host, n in sorted(self.stats.per_host().items())) or "none"
         prefix = "dry run (nothing written): " if self.dry_run else ""
