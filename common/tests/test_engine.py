@@ -18,6 +18,7 @@ from gwsync.models import Image, ImageAccess, Item, Present, Product, Seen, Skip
 from gwsync.plan import Kind
 from gwsync.state import SqliteState
 from gwsync.testing import Harness, serve
+from gwsync.testing.postgres import postgres_url  # noqa: F401  (fixture)
 from gwsync.testing.images import png as tiny_png
 from werkzeug.wrappers import Response
 
@@ -463,3 +464,15 @@ def test_another_source_shop_of_the_platform_stops_the_import(gw):
     with pytest.raises(sync.SourceMoved, match="migrate-source --from test-shop"):
         run(gw, [simple("1"), simple("2")])
     assert len(gw.products()) == 2
+
+
+def test_a_postgresql_state_gives_exact_dry_runs_and_keeps_nothing_of_them(gw, postgres_url):  # noqa: F811
+    gw.connector_config["state_url"] = postgres_url
+    run(gw, [simple("1"), simple("2"), shirt()])
+    changed = [simple("1", price="12.00"), simple("3")]
+    dry = run(gw, changed, dry_run=True)
+    dry_again = run(gw, changed, dry_run=True)  # the first dry run left nothing behind
+    real = run(gw, changed)
+    assert dry.counts == dry_again.counts == real.counts
+    assert (real.counts["updated"], real.counts["created"], real.counts["archived"]) == (1, 1, 4)
+    assert run(gw, changed).writes == 0

@@ -26,7 +26,8 @@ from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
 from .state_pg import Scope
 from .stores import StateLocation, open_state
-from .sync import SEARCH_LAG, Engine, Options, clean_shop_identity
+from .execute import SEARCH_LAG
+from .sync import Engine, Options, clean_shop_identity
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,6 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
                                 per_second=config["rate_limit"] or None,
                                 concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
-        gateway.sleep = options.sleep
         stack.callback(gateway.close)
         source_shop = clean_shop_identity(connector.shop)
         scope = Scope(connector.platform, source_shop, SANDBOX if target.embedded else target.url,

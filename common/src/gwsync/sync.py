@@ -7,7 +7,8 @@ state must never duplicate); after an ambiguous failure the search lag is waited
 before the lookup, and only what is still missing is created again. A fresh state is
 rebuilt from the Gateway with one scan, image mappings included (`data.images_source`).
 Writes happen only when the payload's hash changed. A dry run plans the same actions
-against a state whose changes are rolled back, and sends nothing.
+against a state whose changes are rolled back, and sends nothing. Creates are carried
+out by `gwsync.execute`, variant tags by `gwsync.variant_tags`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +28,9 @@ from pydantic import ValidationError
 from .categories import CategoryMap, CategoryResolver, CategoryTree, join_path
 from .connector import Connector, ReadContext
 from .errors import AuthError, ConfigError, HttpError, MassArchiveRefused, SyncError
-from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
+from .execute import CreateBatcher, CreateExecutor, PendingCreate
+from .execute import reason_of as _reason
+from .gateway.client import GatewayClient
 from .gateway.payload import (
     Sellable,
     build_item,
@@ -51,7 +54,6 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "cursor"
 STOCK_CURSOR_KEY = "stock_cursor"  # the stock pass reads its own window: import's stays whole
 REBUILT_KEY = "rebuilt_from_gateway"
-SEARCH_LAG = 2.0  # B16: seconds the Gateway's search may lag behind its writes
 
 
 class SourceMoved(ConfigError):
@@ -77,46 +79,7 @@ class Options:
     defer: Callable[[str], bool] = lambda guid: False
 
 
-@dataclass
-class PendingCreate:
-    sellable: Sellable
-    item: dict[str, Any]
-    hash: str
-    origin: Product | None = None  # what goes to the retry list when the create fails
-
-    @property
-    def identity(self) -> str:
-        return self.sellable.source.key
-
-
-@dataclass
-class _Batcher:
-    """Collects creates from all workers into full calls of `size` items, across products (a
-    group may span two calls: each item carries its own identity and intent)."""
-
-    send: Callable[[list[PendingCreate]], None]
-    size: int = 100
-    pending: list[PendingCreate] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, group: list[PendingCreate]) -> None:
-        ready: list[list[PendingCreate]] = []
-        with self.lock:
-            self.pending.extend(group)
-            while len(self.pending) >= self.size:
-                ready.append(self.pending[:self.size])
-                self.pending = self.pending[self.size:]
-        for batch in ready:
-            self.send(batch)
-
-    def flush(self) -> None:
-        with self.lock:
-            ready, self.pending = self.pending, []
-        if ready:
-            self.send(ready)
-
-
-class Engine:
+class Engine(CreateExecutor):
     def __init__(self, connector: Connector, gateway: GatewayClient, state: StateStore,
                  report: Report, options: Options,
                  progress: Callable[[Report], None] | None = None) -> None:
@@ -127,7 +90,7 @@ class Engine:
         self.images = ImageService(state, gateway.upload_image, gateway.copy_public_image,
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
                                    on_host=self._plan_image)
-        self.batcher = _Batcher(self._send_creates, size=options.batch_size)
+        self.batcher = CreateBatcher(self._send_creates, size=options.batch_size)
         self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
@@ -439,98 +402,6 @@ class Engine:
                 f"dry-run-tag:{self._source(product.product_id).key}"
         return self.tags.guid_for(self._source(product.product_id).key, product.name, product.product_id)
 
-    # -- creates -------------------------------------------------------------------------
-
-    def _send_creates(self, pending: list[PendingCreate]) -> None:
-        for indexes in split_batches([p.item for p in pending]):
-            batch = [pending[i] for i in indexes]
-            try:
-                self._create(batch, retry=True)
-            except AuthError:
-                raise
-            except Exception as exc:
-                for p in batch:
-                    self._create_failed(p, _reason(exc))
-
-    def _create_failed(self, p: PendingCreate, reason: str) -> None:
-        self.report.fail(p.identity, p.sellable.name, reason)
-        if p.origin is not None:
-            self._retry_later(p.origin, reason)
-
-    def _create(self, batch: list[PendingCreate], retry: bool) -> None:
-        # B16: one E4 lookup of the batch first; what exists is adopted, not created again
-        batch = self._not_on_gateway(batch)
-        if not batch:
-            return
-        for p in batch:
-            self.report.planned(Action(Kind.CREATE, p.identity, p.sellable.name))
-        if self.options.dry_run:
-            self.report.count("created", len(batch))
-            return
-        self.state.add_intents((p.identity, p.sellable.source.product_id) for p in batch)
-        try:
-            stored = self.gateway.create_products([p.item for p in batch])
-        except BatchRejected as rejected:
-            self._rejected(batch, rejected, retry)
-            return
-        except AmbiguousWrite as exc:
-            lag = SEARCH_LAG if self.options.search_lag is None else self.options.search_lag
-            self.options.sleep(lag)  # B16: the search may not show it yet
-            missing = self._adopt_after_ambiguity(batch)
-            if missing and retry:
-                self._create(missing, retry=False)
-            else:
-                for p in missing:  # intents stay: the next run looks these up first
-                    self._create_failed(p, f"create outcome unknown ({exc}); checked again on the next run")
-            return
-        for p, doc in zip(batch, stored, strict=True):
-            self._save(p.sellable.source, str(doc["guid"]), p.item, p.hash)
-        log.debug("created %d products in one batch", len(batch))
-        self.report.count("created", len(batch))
-
-    def _not_on_gateway(self, batch: list[PendingCreate]) -> list[PendingCreate]:
-        """Adopt the batch's items the Gateway already holds (a stale state); the rest to create."""
-        by_identity = {p.identity: p for p in batch}
-        product_ids = sorted({p.sellable.source.product_id for p in batch})
-        found = self._adopt(self.gateway.products_of_source(self.platform, self.shop, product_ids),
-                            wanted=set(by_identity))
-        if found:
-            self.report.notes.append(f"{len(found)} products to create were already on the Gateway "
-                                     "(the state was behind it); adopted, not created again")
-        for identity in found:
-            p = by_identity[identity]
-            known = self.state.item(identity)
-            if known is not None and known.hash == p.hash and not known.archived:
-                self.report.count("unchanged")
-            elif known is not None:
-                self._update(p.sellable, known, p.item, p.hash, p.origin)
-        return [p for i, p in by_identity.items() if i not in found]
-
-    def _rejected(self, batch: list[PendingCreate], rejected: BatchRejected, retry: bool) -> None:
-        self.state.clear_intents(p.identity for p in batch)
-        good = [p for i, p in enumerate(batch) if i not in rejected.errors]
-        for index, reason in rejected.errors.items():
-            self._create_failed(batch[index], f"the Gateway rejected it: {reason}")
-        if good and retry:
-            self._create(good, retry=False)
-        else:
-            for p in good:
-                self._create_failed(p, "the Gateway rejected its batch")
-
-    def _adopt_after_ambiguity(self, batch: list[PendingCreate]) -> list[PendingCreate]:
-        """Look the batch up by identity; adopt what the Gateway stored, return what it did not."""
-        by_identity = {p.identity: p for p in batch}
-        product_ids = sorted({p.sellable.source.product_id for p in batch})
-        found = self._adopt(self.gateway.products_of_source(self.platform, self.shop, product_ids),
-                            wanted=set(by_identity))
-        for identity in found:
-            p = by_identity[identity]
-            self.report.count("created")
-            known = self.state.item(identity)
-            if known is not None and known.hash != p.hash:
-                self._update(p.sellable, known, p.item, p.hash, p.origin)
-        return [p for i, p in by_identity.items() if i not in found]
-
     # -- recovery --------------------------------------------------------------------------
 
     def _recover(self) -> None:
@@ -669,9 +540,3 @@ def _variant_tag_of(view: dict) -> str | None:
 def _without_userinfo(url: str) -> str:
     parts = urlsplit(url)
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if parts.netloc else url
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, SyncError):
-        return redact(str(exc))
-    return redact(f"internal error: {type(exc).__name__}: {exc}")

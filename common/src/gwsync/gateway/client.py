@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import re
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from ..errors import AuthError, HttpError, SyncError, Unreachable
-from ..http import CallStats, HttpClient, http_error, wait_seconds
+from ..http import CallStats, HttpClient, http_error
 from ..ratecontrol import DEFAULT_CONCURRENCY, AdaptiveRate
 from .auth import TokenSource
 
@@ -27,10 +26,6 @@ MAX_BATCH_ITEMS = 100
 MAX_BATCH_BYTES = 6 * 1024 * 1024 - 64 * 1024  # headroom under the 6 MB limit
 PARTITIONS = [f"{i:02x}" for i in range(256)]
 _TAG_IN_CONFLICT = re.compile(r"\(([0-9a-fA-F-]{36})\)")
-# B12: 429 and 503 mean "not processed"; the same request (a create included) is sent again.
-NOT_PROCESSED = frozenset({429, 503})
-NOT_PROCESSED_TRIES = 8
-NOT_PROCESSED_WAIT_MAX = 60.0
 
 
 class AmbiguousWrite(SyncError):
@@ -89,7 +84,6 @@ class GatewayClient:
         # storage (S3 in production) has limits of its own: its own adaptive rate
         self.storage = HttpClient(base_url, service="gateway-storage", stats=self.http.stats, timeout=timeout,
                                   pool=concurrency, pacer=AdaptiveRate(concurrency), resend_overload=True)
-        self.sleep = time.sleep  # tests replace it
 
     # -- plumbing -------------------------------------------------------------
 
@@ -99,32 +93,14 @@ class GatewayClient:
         if "json" in kwargs:
             kwargs["data"] = dumps(kwargs.pop("json")).encode()
             headers["Content-Type"] = "application/json"
-        response = self._send(method, path, headers, idempotent, kwargs)
+        # a 429/503 ("not processed", B12) is resent by the HTTP layer, creates included
+        response = self.http.request(method, path, headers=headers, idempotent=idempotent, **kwargs)
         if response.status_code in (401, 403):
             raise AuthError("the Gateway refused our token: check GATEWAY_SIGNING_KEY and "
                             f"GATEWAY_SHOP_GUID ({http_error(response, what)})")
         if response.status_code not in ok:
             raise http_error(response, f"Gateway {what}")
         return response
-
-    def _send(self, method: str, path: str, headers: dict[str, str], idempotent: bool | None,
-              kwargs: dict[str, Any]) -> requests.Response:
-        """One request; a 429/503 answer (nothing was processed, B12) is waited out and sent again.
-
-        Idempotent calls get this from the HTTP layer's retries already; this loop is for the
-        POSTs sent once (E1, E9), and can go when the HTTP layer resends those itself.
-        """
-        resend = method == "POST" and not idempotent
-        for attempt in range(NOT_PROCESSED_TRIES):
-            response = self.http.request(method, path, headers=headers, idempotent=idempotent, **kwargs)
-            if not resend or response.status_code not in NOT_PROCESSED or attempt == NOT_PROCESSED_TRIES - 1:
-                return response
-            wait = min(wait_seconds(response, default=min(2.0 ** attempt, 30.0)), NOT_PROCESSED_WAIT_MAX)
-            log.debug("Gateway answered %s to %s %s: not processed, sent again in %.1f s",
-                      response.status_code, method, path, wait)
-            response.close()
-            self.sleep(wait)
-        raise AssertionError("unreachable")
 
     # -- products ---------------------------------------------------------------
 
