@@ -22,7 +22,7 @@ from typing import Any
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats
-from gwsync.kit import ChangeCursor, KeysetPaginator, shop_identity
+from gwsync.kit import Facts, KeysetPaginator, shop_identity
 from gwsync.kit.pagination import rows as page_rows
 from gwsync.models import Item, Present, StockUpdate
 
@@ -79,6 +79,10 @@ def _digest(value: Any) -> str:
 class SubiektGTConnector(Connector):
     platform = "subiektgt"
     title = "Subiekt GT"
+    # The window is Subiekt's own tw_ZmianaTw time, kept as the database returned it and bound
+    # back unchanged (meta["clock"]); the kit's cursor decides full reads (daily, --full, settings).
+    facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="tw_Id", cursor_field="twz_CzasModyf",
+                  margin=timedelta(0))
     settings = (
         Setting("db_url", "SUBIEKT_DB_URL",
                 "Company database as a SQLAlchemy URL, e.g. mssql+pymssql://user@host:1433/DATABASE",
@@ -185,7 +189,7 @@ class SubiektGTConnector(Connector):
     # -- read --------------------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        cursor = ChangeCursor(ctx, margin=timedelta(0), what="Subiekt GT")
+        cursor = self.facts.cursor(ctx, what="Subiekt GT")
         rules = self._rules(ctx.notes)
         warehouses = sorted(w["mag_Id"] for w in self._warehouses()[0])
         settings = _digest([rules.price_level, rules.group_by_model, rules.option_fields,
