@@ -19,11 +19,12 @@ $(STAMP): $(wildcard */pyproject.toml) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p)[test])
 	@touch $@
 
+# DEMO_PORT=8765 by default; a port held by something else makes the demo pick a free one
 demo: install
 	@$(BIN)/python scripts/demo.py
 
 demo-stop:
-	@$(BIN)/python scripts/demo.py --stop
+	@$(PYTHON) scripts/demo.py --stop
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,5 +39,7 @@ bench: install
 constraints: install
 	$(BIN)/python scripts/constraints.py
 
+# the demo sandbox is stopped first: it would keep serving a database that no longer exists
 clean:
+	@$(PYTHON) scripts/demo.py --stop
 	rm -rf $(VENV) .demo .pytest_cache

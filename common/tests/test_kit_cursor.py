@@ -9,7 +9,7 @@ import pytest
 
 from gwsync.connector import ReadContext
 from gwsync.errors import ConfigError
-from gwsync.kit import ChangeCursor, shop_identity
+from gwsync.kit import ChangeCursor, cursor_text, shop_identity
 
 WARSAW = "Europe/Warsaw"
 
@@ -63,13 +63,15 @@ def test_full_read_is_forced_daily_and_on_request() -> None:
     assert not cursor_for(text, now=now + timedelta(hours=23)).full
     due = cursor_for(text, now=now + timedelta(hours=24))
     assert due.full and due.reason == "periodic"
+    assert due.ctx.full  # the engine learns that this read lists the whole catalog
     assert any("full read" in note for note in due.ctx.notes)
     assert cursor_for(text, now=now, full=True).full
     hourly = cursor_for(text, now=now + timedelta(hours=2), full_every=timedelta(hours=1))
     assert hourly.full
     forced = cursor_for(text, now=now + timedelta(hours=1))
+    assert not forced.ctx.full
     forced.force_full("lookups changed")
-    assert forced.full and forced.since is None
+    assert forced.full and forced.since is None and forced.ctx.full
 
 
 def test_an_incremental_run_keeps_the_last_full_time() -> None:
@@ -97,8 +99,18 @@ def test_autumn_fold_moves_the_naive_window_back_an_hour() -> None:
     run = cursor_for(text, now=datetime(2026, 10, 25, 1, 30, tzinfo=UTC), tz=WARSAW)
     assert run.since_text() == "2026-10-25 01:40:00"
     assert run.in_window("2026-10-25 02:05:00")
-    summer = cursor_for(text, now=datetime(2026, 10, 25, 0, 50, tzinfo=UTC), tz=WARSAW)
-    assert summer.since_text() == "2026-10-25 02:40:00"  # no fold yet: no extra hour
+
+
+def test_a_clock_change_long_after_the_window_start_moves_nothing() -> None:
+    # started in May (CEST), read in November (CET): naive times after October's fold are later anyway
+    start = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    text = json.dumps({"v": 2, "since": start.isoformat(), "full_at": start.isoformat(), "seen": {},
+                       "meta": {}})
+    run = cursor_for(text, now=datetime(2026, 5, 1, 9, 0, tzinfo=UTC), tz=WARSAW)
+    assert run.since_text() == "2026-05-01 10:00:00"
+    late = ChangeCursor(ReadContext(cursor=text, full=False), margin=timedelta(0), tz=WARSAW,
+                        full_every=None, now=lambda: datetime(2026, 11, 30, tzinfo=UTC))
+    assert late.since_text() == "2026-05-01 10:00:00"
 
 
 def test_change_times_in_the_platform_zone_compare_as_instants() -> None:
@@ -149,3 +161,9 @@ def test_shop_identity() -> None:
     assert shop_identity("https://shop.example", qualifier="shop2") == "shop.example#shop2"
     with pytest.raises(ConfigError, match="PRESTASHOP_URL"):
         shop_identity("shop.example", setting="PRESTASHOP_URL")
+
+
+def test_cursor_text_builds_a_window_in_the_shop_zone() -> None:
+    text = cursor_text(datetime(2026, 3, 2, 10, 14, 55), tz=WARSAW)
+    run = cursor_for(text, now=datetime.now(UTC), tz=WARSAW)
+    assert not run.full and run.since_text() == "2026-03-02 10:14:55"

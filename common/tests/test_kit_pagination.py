@@ -90,8 +90,18 @@ def test_a_listing_that_keeps_shrinking_fails_instead_of_looping() -> None:
         table.ids.pop(0)
         return table.slice((n - 1) * size, size)
 
-    with pytest.raises(PagingError, match="keep disappearing"):
+    with pytest.raises(PagingError, match="deleted during the read 21 times"):
         ids(PageNumberPaginator(fetch, size=10, what="t", key=by_id))
+
+
+def test_a_platform_may_declare_fewer_steps_back() -> None:
+    table = Table(30)
+    table.on_call[2] = lambda t: t.ids.remove(3)
+    table.on_call[3] = lambda t: t.ids.remove(4)
+    pager = PageNumberPaginator(lambda n, size: table.slice((n - 1) * size, size), size=10, what="t",
+                                key=by_id, max_rewinds=1)
+    with pytest.raises(PagingError, match="deleted during the read 2 times"):
+        ids(pager)
 
 
 def test_a_repeated_page_fails() -> None:
@@ -194,3 +204,13 @@ def test_whole_table_checks_the_total() -> None:
     with pytest.raises(PagingError, match="says 3 rows but holds 2"):
         ids(WholeTable(lambda: Page(rows=[{"id": 1}, {"id": 2}], total=3), what="t"))
     assert ids(WholeTable(lambda: None, what="t")) == []
+
+
+def test_an_empty_page_while_the_count_stays_is_refused_after_one_look_back() -> None:
+    def fetch(n: int, size: int) -> Page | None:
+        return Page(rows=[{"id": 1}, {"id": 2}], total=9) if n == 1 else None
+
+    pager = PageNumberPaginator(fetch, size=2, what="t", key=by_id)
+    with pytest.raises(PagingError, match="empty although the listing still counts 9"):
+        ids(pager)
+    assert pager.calls == 3

@@ -9,10 +9,10 @@ import responses
 
 from gwsync.errors import AuthError, CannotRun, HttpError, Unreachable
 from gwsync.http import HttpClient
-from gwsync_iai.client import IaiClient
+from gwsync.kit import PagingError
+from gwsync_iai.client import IaiClient, search_paginator
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import LIMITED_KEY, IdoSellFake
-from gwsync_iai.pagination import PagePaginator
 
 BASE = "https://client1234.idosell.com/api/admin/v8/"
 SEARCH = BASE + "products/products/search"
@@ -39,18 +39,25 @@ def fake():
 
 def test_paginator_stops_on_the_last_page_by_count():
     bodies = [page(range(100), 0, 2, 150), page(range(100, 150), 1, 2, 150)]
-    pager = PagePaginator(lambda n: bodies[n])
-    assert sum(len(p) for p in pager) == 150 and pager.pages == 2
+    pager = search_paginator(lambda n, size: bodies[n])
+    assert sum(len(p) for p in pager) == 150 and pager.calls == 2
 
 
 def test_paginator_stops_on_the_empty_answer():
+    bodies = [page(range(100), 0, 2, 150), page(range(100, 150), 1, 2, 150), None]
+    assert [len(p) for p in search_paginator(lambda n, size: bodies[n])] == [100, 50]
+    assert [len(p) for p in search_paginator(lambda n, size: [None][n])] == []
+
+
+def test_an_empty_answer_before_the_count_is_reached_is_not_the_end():
     bodies = [page(range(100), 0, 9, 900), None]
-    assert [len(p) for p in PagePaginator(lambda n: bodies[n])] == [100]
+    with pytest.raises(PagingError, match="came back empty although the listing still counts 900"):
+        list(search_paginator(lambda n, size: bodies[n]))
 
 
 def test_paginator_refuses_a_repeated_page():
-    with pytest.raises(HttpError, match="repeats page 0"):
-        list(PagePaginator(lambda n: page(range(100), 0, 5, 500)))
+    with pytest.raises(PagingError, match="page 2 repeats the previous page"):
+        list(search_paginator(lambda n, size: page(range(100), 0, 5, 500)))
 
 
 def test_search_reads_every_page_in_pages_of_100(fake):

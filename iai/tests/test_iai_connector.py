@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
 
 from gwsync.connector import ReadContext
-from gwsync.models import Product, Seen
+from gwsync.kit import cursor_text
+from gwsync.models import Present, Product
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
 
@@ -31,6 +33,14 @@ def incremental(connector: IaiConnector, first: ReadContext, items: list) -> tup
 
 def products(items) -> dict[str, Product]:
     return {i.product_id: i for i in items if isinstance(i, Product)}
+
+
+def accounted(items) -> set[str]:
+    """Every product id a read reports: yielded items and the ids it says are still present."""
+    out = set()
+    for item in items:
+        out.update(item.product_ids if isinstance(item, Present) else [item.product_id])
+    return out
 
 
 def test_full_read_calls_scale_with_pages(fake):
@@ -57,11 +67,12 @@ def test_unchanged_rerun_reads_little_and_accounts_for_everything(fake):
     items, first = full_read(connector)
     fake.reset_counters()
     again, ctx = incremental(connector, first, items)
-    ids = {i.product_id for i in again}
+    ids = accounted(again)
     assert ids == {i.product_id for i in items}
+    assert sum(isinstance(i, Present) for i in again) == 1  # one Present, not one Seen per product
     assert sum(isinstance(i, Product) for i in again) <= 3  # only the overlap is re-read
     assert fake.search_calls() <= 6  # trash, deleted, changes on the cursor's day (+ siblings)
-    assert ctx.new_cursor >= first.new_cursor
+    assert json.loads(ctx.new_cursor)["since"] >= json.loads(first.new_cursor)["since"]
 
 
 def test_stock_change_without_modification_time_is_read(fake):
@@ -91,24 +102,24 @@ def test_removed_product_is_not_seen_and_hidden_is_inactive(fake):
     removed = fake.remove_product()
     fake.hide_product(1)
     again, _ = incremental(connector, first, items)
-    assert removed not in {i.product_id for i in again}
+    assert removed not in accounted(again)
     assert products(again)["1"].active is False
 
 
-def test_future_cursor_yields_only_seen(fake):
+def test_future_cursor_yields_only_present(fake):
     fake.seed(10)
     connector = IaiConnector(fake.config())
     items, _ = full_read(connector)
-    future = (datetime.now() + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    future = cursor_text(datetime.now() + timedelta(days=3), tz="Europe/Warsaw")
     ctx = ReadContext(cursor=future, full=False, known_product_ids=frozenset({"1", "2"}))
-    assert list(connector.read(ctx)) == [Seen(product_id="1"), Seen(product_id="2")]
-    assert ctx.new_cursor == future
+    assert list(connector.read(ctx)) == [Present(product_ids=("1", "2"))]
+    assert json.loads(ctx.new_cursor)["since"] == json.loads(future)["since"]
 
 
 def test_incremental_window_is_sent_as_dates(fake):
     fake.seed(3)
     connector = IaiConnector(fake.config())
-    ctx = ReadContext(cursor="2026-03-02 10:14:55", full=False)
+    ctx = ReadContext(cursor=cursor_text(datetime(2026, 3, 2, 10, 14, 55), tz="Europe/Warsaw"), full=False)
     list(connector.read(ctx))
     windows = [r["json"]["params"].get("productDate") for r in fake.requests if r["json"]]
     assert {"productDateMode": "modified_and_quantity_changed", "productDateBegin": "2026-03-02",
@@ -140,6 +151,55 @@ def test_product_joining_a_version_group_is_not_seen_on_its_own(fake):
         names = {"versionNamesLangData": [{"langId": "pol", "versionName": f"Kolor {n}"}]}
         fake.touch(pid, productVersion={**version, "versionNames": names})
     again, _ = incremental(connector, first, items)
-    assert str(lone[1]) not in {i.product_id for i in again}  # not Seen: its old product is archived
+    assert str(lone[1]) not in accounted(again)  # not present: its old product is archived
     group = products(again)[str(lone[0])]
     assert {v.variant_id.split("-")[0] for v in group.variants} == {str(p) for p in lone}
+
+
+def test_a_product_deleted_mid_read_hides_no_other(fake):
+    fake.seed(250)
+    connector = IaiConnector(fake.config())
+    live = sorted(fake.products)
+    # between pages 1 and 2 the shop deletes a product of page 1: every later product moves
+    # one place up, and the first product of page 2 would slide onto page 1, already read
+    fake.before_page[1] = lambda: fake.products.pop(live[3]) and fake.status.pop(live[3], None)
+    items, _ = full_read(connector)
+    read = {int(i.variant_id.split("-")[0]) for p in products(items).values() for i in p.variants}
+    read |= {int(pid) for pid in products(items)}
+    assert set(live) - {live[3]} <= read
+    assert fake.search_calls() <= 5  # 3 pages, plus the step back over the shifted page
+
+
+def test_a_full_read_comes_at_least_daily(fake):
+    fake.seed(20)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    known = frozenset(i.product_id for i in items)
+    stale = json.loads(first.new_cursor)
+    stale["full_at"] = (datetime.fromisoformat(stale["full_at"]) - timedelta(hours=25)).isoformat()
+    ctx = ReadContext(cursor=json.dumps(stale), full=False, known_product_ids=known)
+    fake.reset_counters()
+    again = list(connector.read(ctx))
+    assert not any(isinstance(i, Present) for i in again)  # a full read lists every product itself
+    assert {i.product_id for i in again} == {i.product_id for i in items}
+    assert any("full read" in note for note in ctx.notes)
+    assert not any(r["json"]["params"].get("returnProducts") in ("in_trash", "deleted")
+                   for r in fake.requests if r["json"])
+
+
+def test_a_product_gone_without_a_trace_is_caught_by_the_daily_full_read(fake):
+    fake.seed(20)
+    connector = IaiConnector(fake.config())
+    items, first = full_read(connector)
+    known = frozenset(i.product_id for i in items)
+    gone = next(pid for pid in sorted(fake.products, reverse=True)
+                if str(pid) in known and not fake._grouped(fake.products[pid]))
+    fake.products.pop(gone)  # deleted with no trash entry and no modification time: no window sees it
+    fake.status.pop(gone, None)
+    again, ctx = incremental(connector, first, items)
+    assert str(gone) in accounted(again)  # the incremental read cannot know
+    stale = json.loads(ctx.new_cursor)
+    stale["full_at"] = (datetime.fromisoformat(stale["full_at"]) - timedelta(hours=24)).isoformat()
+    daily = ReadContext(cursor=json.dumps(stale), full=False, known_product_ids=known)
+    assert str(gone) not in accounted(connector.read(daily))  # absent from the full read: archived
+    assert daily.full

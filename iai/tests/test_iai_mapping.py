@@ -138,9 +138,69 @@ def test_size_stock_rules(quantities, unknown, expected):
 
 
 def test_one_size_product_is_a_plain_product(telimena):
-    product = only_product(map_unit("16212", [telimena], SizeCatalog(), OPTS))
+    # size 355 of this shop is its one-size: `GET sizes/sizes` names it "uniwersalny" (IOF name=)
+    product = only_product(map_unit("16212", [telimena], SizeCatalog(names={"355": "uniwersalny"}), OPTS))
     assert product.variants == ()
     assert product.sku == "76024722-1245"  # the size's external code
+
+
+def _pan(pid: int, colour: str, sizes: list[tuple[str, str, float]]) -> dict:
+    """A frying pan version as `products/products/search` answers it (doc section 8 shape)."""
+    return {
+        "productId": pid, "productDisplayedCode": f"PAT-{pid}", "productVat": 23.0, "productVatFree": "n",
+        "currencyId": "PLN", "productRetailPrice": sizes[0][2], "productIsVisible": "y",
+        "categoryId": 311, "categoryName": "Kuchnia/Patelnie", "sizesGroupId": 7,
+        "sizesGroupName": "Pojemność", "productModificationTime": "2026-03-02 10:14:55",
+        "productDescriptionsLangData": [{"langId": "pol", "productName": f"Patelnia granitowa {colour}",
+                                         "productDescription": "<p>Granit.</p>"}],
+        "productImages": [{"productImageId": f"{pid}_1.jpg", "productImagePriority": 1,
+                           "productImageLargeUrl": f"https://sklep.example.pl/data/gfx/pictures/large/{pid}_1.jpg"}],
+        "productSizesAttributes": [
+            {"sizeId": sid, "sizePanelName": name, "productSizeCodeExternal": f"PAT-{pid}-{sid}",
+             "productSizeCodeProducer": "", "productRetailPrice": price} for sid, name, price in sizes],
+        "productStocksData": {"productStocksQuantities": [{"stockId": 1, "productSizesData": [
+            {"sizeId": sid, "sizePanelName": name, "productSizeQuantity": 4} for sid, name, _ in sizes]}]},
+        "productVersion": {"versionParentId": 501, "versionProductsIds": [501, 502],
+                           "versionGroupNames": {"versionGroupNamesLangData": [
+                               {"langId": "pol", "versionGroupName": "Kolor"}]},
+                           "versionNames": {"versionNamesLangData": [{"langId": "pol", "versionName": colour}]}},
+    }
+
+
+PAN_SIZES = SizeCatalog(groups={"7": "Pojemność"}, names={"P": "500 ml", "R": "1 l"})
+
+
+def test_a_version_with_a_single_size_keeps_its_size():
+    black = _pan(501, "Czarny", [("P", "500 ml", 89.0)])
+    green = _pan(502, "Zielony", [("P", "500 ml", 89.0), ("R", "1 l", 119.0)])
+    group = only_product(map_unit("501", [black, green], PAN_SIZES, OPTS))
+    assert {v.variant_id: v.options for v in group.variants} == {
+        "501-P": {"Kolor": "Czarny", "Pojemność": "500 ml"},
+        "502-P": {"Kolor": "Zielony", "Pojemność": "500 ml"},
+        "502-R": {"Kolor": "Zielony", "Pojemność": "1 l"}}
+
+
+def test_a_group_of_one_size_versions_has_the_version_option_only():
+    black = _pan(501, "Czarny", [("uniw", "uniw", 89.0)])
+    green = _pan(502, "Zielony", [("uniw", "uniw", 99.0)])
+    group = only_product(map_unit("501", [black, green], SizeCatalog(names={"uniw": "uniwersalny"}), OPTS))
+    assert [v.options for v in group.variants] == [{"Kolor": "Czarny"}, {"Kolor": "Zielony"}]
+
+
+def test_a_one_size_version_beside_sized_ones_names_its_size_too():
+    black = _pan(501, "Czarny", [("uniw", "uniw", 89.0)])
+    green = _pan(502, "Zielony", [("R", "1 l", 119.0)])
+    group = only_product(map_unit("501", [black, green], PAN_SIZES, OPTS))
+    assert [v.options for v in group.variants] == [{"Kolor": "Czarny", "Pojemność": "uniw"},
+                                                   {"Kolor": "Zielony", "Pojemność": "1 l"}]
+
+
+def test_a_plain_product_with_one_real_size_is_a_variant_of_that_size():
+    pan = _pan(501, "Czarny", [("P", "500 ml", 89.0)])
+    del pan["productVersion"]
+    product = only_product(map_unit("501", [pan], PAN_SIZES, OPTS))
+    assert [(v.variant_id, v.options, v.price) for v in product.variants] == [
+        ("501-P", {"Pojemność": "500 ml"}, Decimal("89.00"))]
 
 
 def test_sizes_become_variants_named_by_size_group(demo46):

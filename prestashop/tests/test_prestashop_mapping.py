@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from gwsync_prestashop.mapping import (
     Catalog,
     by_id,
     category_path,
+    item_prices,
     map_product,
     num,
+    running_specific_prices,
     stock_map,
     tax_rates,
     text,
@@ -252,3 +255,67 @@ def test_inactive_products_are_mapped_inactive(active, expected):
 def test_trimmed_stock_records_with_int_quantity_do_not_break():
     rows = [load(f"demo_stock_availables_{i}.json") for i in (1, 2, 3)]  # edited: quantity only
     assert all(isinstance(q, int) for q in stock_map(rows).values())  # no crash on ids left out
+
+
+# -- categories of real shops (issue 13.5) ------------------------------------------------------
+
+def with_categories(catalog: Catalog) -> Catalog:
+    catalog.categories = by_id(load("jackblanc_categories_written.json"))
+    return catalog
+
+
+def test_real_shop_product_in_home_gets_its_deepest_associated_category():
+    raw = simple(load("jackblanc_products_221.json"))
+    assert raw["id_category_default"] == "2" and [c["id"] for c in raw["associations"]["categories"]] == \
+        ["2", "31", "35"]  # as recorded: default Home, the real categories only in associations
+    product = only_product(map_product(raw, [], with_categories(jackblanc_catalog())))
+    assert product.category_path == ("Femme", "Robes")
+
+
+def test_equal_depths_prefer_the_default_branch_then_the_lowest_id():
+    raw = simple(load("jackblanc_products_221.json"))
+    raw["associations"]["categories"] = [{"id": "2"}, {"id": "13"}, {"id": "31"}]
+    catalog = with_categories(jackblanc_catalog())
+    assert only_product(map_product(raw, [], catalog)).category_path == ("Nouveautés",)  # lowest id
+    raw["id_category_default"] = "31"
+    assert only_product(map_product(raw, [], catalog)).category_path == ("Femme",)  # default's branch
+
+
+def test_the_default_category_counts_only_below_home():
+    raw = simple(load("jackblanc_products_221.json"))
+    raw["associations"]["categories"] = [{"id": "2"}]
+    catalog = with_categories(jackblanc_catalog())
+    assert only_product(map_product(raw, [], catalog)).category_path == ()
+    raw["id_category_default"] = "35"
+    assert only_product(map_product(raw, [], catalog)).category_path == ("Femme", "Robes")
+
+
+# -- promotions: specific prices (issue 13.4) ---------------------------------------------------
+
+def promo_catalog(now: datetime) -> Catalog:
+    catalog = jackblanc_catalog()
+    catalog.specific_prices = running_specific_prices(load("specific_prices_written.json"), now, None)
+    return catalog
+
+
+def test_a_running_percentage_promotion_is_the_price_a_customer_pays():
+    raw = simple(load("jackblanc_products_221.json"))
+    regular = only_product(map_product(raw, [], jackblanc_catalog())).price
+    during = only_product(map_product(raw, [], promo_catalog(datetime(2026, 2, 14, 12)))).price
+    after = only_product(map_product(raw, [], promo_catalog(datetime(2026, 3, 1, 0, 0, 1)))).price
+    net = Decimal(raw["price"])
+    assert during == (net * Decimal("1.23") * Decimal("0.8")).quantize(Decimal("0.01"), ROUND_HALF_UP) < regular
+    assert after == regular
+
+
+def test_group_or_quantity_promotions_do_not_count():
+    kept = running_specific_prices(load("specific_prices_written.json"), datetime(2026, 2, 14), None)
+    assert set(kept) == {("221", "0"), ("32", "326")}
+
+
+def test_an_amount_off_one_combination_with_no_end_date():
+    raw = load("jackblanc_products_32.json")
+    combos = [load("jackblanc_combinations_246.json") | {"id": 326, "price": "0.000000"}]
+    regular = item_prices(raw, combos, jackblanc_catalog())
+    promo = item_prices(raw, combos, promo_catalog(datetime(2031, 1, 1)))
+    assert promo == {"326": regular["326"] - Decimal("5.00")}

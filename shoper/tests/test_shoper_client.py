@@ -10,9 +10,9 @@ import responses
 
 from gwsync.errors import AuthError, CannotRun, HttpError, Unreachable
 from gwsync.http import CallStats, HttpClient, RateLimiter
-from gwsync_shoper.client import ShoperClient, TableChanged, watch_bucket
+from gwsync.kit import PagingError
+from gwsync_shoper.client import Listing, ShoperClient, parse_page, watch_bucket
 from gwsync_shoper.fake import LOGIN, PASSWORD, ShoperFake
-from gwsync_shoper.pagination import Listing, Page, PageGuard, parse_page
 
 SHOP = "https://sklep1.shoparena.pl"
 
@@ -53,27 +53,35 @@ def test_empty_table_is_one_call_and_no_rows():
         assert list(client.iter_rows(Listing("p", "products"))) == []
 
 
+def _answers(pages):
+    """A client whose bulk calls answer list pages from `pages` ({number: body})."""
+    client = make_client(SHOP)
+    client._token = "t" * 40
+
+    def bulk(calls):
+        return {c["id"]: (200, pages[int(c["params"]["page"])]) for c in calls}
+
+    client.bulk = bulk
+    return client
+
+
 def test_a_short_page_that_is_not_the_last_stops_the_read():
-    listing = Listing("p", "products")
-    guard = PageGuard(listing)
-    with pytest.raises(HttpError, match="only 10 rows"):
-        guard.check(Page(1, 4, 36, [{"product_id": str(n)} for n in range(10)]))
+    client = _answers({1: {"count": "180", "pages": 4, "page": 1, "list": [{"product_id": str(n)} for n in range(10)]}})
+    with pytest.raises(PagingError, match="only 10 rows on page 1 of 4"):
+        list(client.iter_rows(Listing("p", "products", id_field="product_id")))
 
 
 def test_the_same_page_twice_stops_the_read():
-    listing = Listing("p", "products", id_field="product_id")
-    guard = PageGuard(listing)
     rows = [{"product_id": str(n)} for n in range(50)]
-    guard.check(Page(1, 3, 150, rows))
-    with pytest.raises(HttpError, match="same page came back twice"):
-        guard.check(Page(2, 3, 150, rows))
+    client = _answers({n: {"count": "150", "pages": 3, "page": n, "list": rows} for n in (1, 2, 3)})
+    with pytest.raises(PagingError, match="page 2 repeats the previous page"):
+        list(client.iter_rows(Listing("p", "products", id_field="product_id")))
 
 
 def test_count_is_a_string_and_a_page_other_than_asked_is_refused():
     listing = Listing("p", "products")
     page = parse_page(listing, 1, {"count": "36", "pages": 4, "page": 1, "list": [{}]})
-    assert (page.count, page.pages, page.last) == (36, 4, False)
-    assert parse_page(listing, 4, {"count": "36", "pages": 4, "page": 4, "list": [{}]}).last
+    assert (page.total, len(page.rows)) == (36, 1)
     with pytest.raises(HttpError, match="asked for page 2, got page 1"):
         parse_page(listing, 2, {"count": "36", "pages": 4, "page": 1, "list": [{}]})
 
@@ -314,5 +322,5 @@ def test_rows_deleted_during_a_read_make_it_read_the_table_again_without_losing_
 def test_a_table_that_keeps_changing_ends_the_read(fake):
     client = make_client(fake.url)
     _delete_during_read(fake, "product-stocks", times=2)
-    with pytest.raises(TableChanged, match="rows were deleted during the read"):
+    with pytest.raises(PagingError, match="rows were deleted during the read"):
         list(client.iter_rows(Listing("s", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")))

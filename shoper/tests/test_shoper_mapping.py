@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gwsync.models import ImageAccess, Product, Seen, Skipped, StockUpdate
+from datetime import datetime
+
+from gwsync.models import ImageAccess, Product, Skipped, StockUpdate
 from gwsync_shoper import mapping
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -18,11 +20,11 @@ def load(name):
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def lookups(language="pl_PL"):
+def lookups(language="pl_PL", **kwargs):
     return mapping.build_lookups(
         BASE + "/", language, taxes=load("taxes.json")["list"], options=load("options.json")["list"],
         option_values=load("option_values.json")["list"], categories=load("categories.json")["list"],
-        tree=load("categories_tree.json"))
+        tree=load("categories_tree.json"), **kwargs)
 
 
 def map_51(product=None, stocks=None, images=None, language="pl_PL"):
@@ -229,26 +231,83 @@ def test_variant_without_options_keeps_a_readable_label():
 
 
 def test_unchanged_product_reports_stock_and_price_per_variant():
-    updates = mapping.stock_updates("51", load("stocks_51.json")["list"])
+    updates = mapping.stock_updates("51", load("stocks_51.json")["list"], lookups())
     assert updates == [StockUpdate(product_id="51", variant_id="204", stock=7, price=Decimal("159.00")),
                        StockUpdate(product_id="51", variant_id="205", stock=6, price=Decimal("149.00"))]
 
 
-def test_unchanged_simple_product_reports_its_base_row_and_unpriced_is_seen():
+def test_unchanged_simple_product_reports_its_base_row_and_unpriced_is_only_present():
     base = load("stocks_51.json")["list"][0]
-    assert mapping.stock_updates("51", [base]) == [StockUpdate(product_id="51", stock=0, price=Decimal("149.00"))]
+    assert mapping.stock_updates("51", [base], lookups()) == [
+        StockUpdate(product_id="51", stock=0, price=Decimal("149.00"))]
     zero = copy.deepcopy(base)
     zero["comp_price"] = "0"
-    assert mapping.stock_updates("51", [zero]) == [Seen(product_id="51")]
+    assert mapping.stock_updates("51", [zero], lookups()) == []  # the connector lists it in Present
 
 
-def test_edit_date_cursor_and_window():
-    assert mapping.latest_edit_date(None, "2026-02-10 14:03:22") == "2026-02-10 14:03:22"
-    assert mapping.latest_edit_date("2026-02-10 14:03:22", "2026-01-01 00:00:00") == "2026-02-10 14:03:22"
-    assert mapping.latest_edit_date("2026-02-10 14:03:22", None) == "2026-02-10 14:03:22"
-    from datetime import timedelta
-    assert mapping.edit_date_minus("2026-02-10 14:03:22", timedelta(minutes=10)) == "2026-02-10 13:53:22"
-    assert mapping.edit_date_minus("garbage", timedelta(minutes=10)) is None
+# -- promotions (price = current | regular) -------------------------------------------------
+
+FEB = datetime(2026, 2, 10, 12, 0)
+
+
+def promo_lookups(now=FEB, mode="current"):
+    return lookups(price_mode=mode, offers=mapping.active_offers(load("specialoffers.json")["list"], now))
+
+
+def test_only_offers_running_now_count():
+    assert set(mapping.active_offers(load("specialoffers.json")["list"], FEB)) == {"51"}
+    assert mapping.active_offers(load("specialoffers.json")["list"], datetime(2026, 3, 1)) == {}
+    assert set(mapping.active_offers(load("specialoffers.json")["list"], datetime(2026, 1, 15))) == {"52"}
+
+
+def test_a_product_under_a_promotion_is_sent_at_the_price_a_customer_pays():
+    product = mapping.map_product(load("product_51.json"), load("stocks_51_promo.json")["list"],
+                                  load("images_51.json")["list"], promo_lookups())[0]
+    assert product.price == Decimal("119.20")
+    prices = {v.variant_id: v.price for v in product.variants}
+    # 204: Shoper's own promotion price; 205 has none: the offer's 20 % off its 149.00
+    assert prices == {"204": Decimal("127.20"), "205": Decimal("119.20")}
+
+
+def test_price_regular_keeps_the_regular_price_and_an_ended_offer_is_ignored():
+    for lk in (promo_lookups(mode="regular"), promo_lookups(now=datetime(2026, 3, 1))):
+        product = mapping.map_product(load("product_51.json"), load("stocks_51_promo.json")["list"],
+                                      load("images_51.json")["list"], lk)[0]
+        assert product.price == Decimal("149.00")
+        assert {v.variant_id: v.price for v in product.variants} == {"204": Decimal("159.00"),
+                                                                     "205": Decimal("149.00")}
+
+
+def test_the_stock_pass_carries_promotion_prices_too():
+    updates = mapping.stock_updates("51", load("stocks_51_promo.json")["list"], promo_lookups())
+    assert [(u.variant_id, u.price) for u in updates] == [("204", Decimal("127.20")), ("205", Decimal("119.20"))]
+
+
+def test_an_amount_off_offer_limited_to_some_rows():
+    offer = {"promo_id": "9", "product_id": "51", "date_from": "2026-02-01", "date_to": "",
+             "discount": "9.00", "discount_type": "2", "stocks": [{"stock_id": "205"}]}
+    lk = lookups(offers=mapping.active_offers([offer], FEB))
+    updates = mapping.stock_updates("51", load("stocks_51.json")["list"], lk)
+    assert [(u.variant_id, u.price) for u in updates] == [("204", Decimal("159.00")), ("205", Decimal("140.00"))]
+
+
+# -- images without an extension (real shops' rows) -----------------------------------------
+
+def test_image_rows_without_extension_are_resolved_by_the_connector_not_dropped():
+    product = only_product(map_51(images=load("images_51_no_extension.json")["list"]))
+    assert [(i.access, i.key) for i in product.images] == [(ImageAccess.AUTH, "gfx:310:9f1c0b5e7a"),
+                                                           (ImageAccess.AUTH, "gfx:311:0a2b7c9d1e")]
+    first, second = (mapping.image_candidates(i.url) for i in product.images)
+    assert first == [f"{BASE}/userdata/public/gfx/9f1c0b5e7a.{e}" for e in ("jpg", "png", "webp", "gif", "jpeg")] \
+        + [f"{BASE}/userdata/gfx/9f1c0b5e7a.jpg"]
+    assert second[0] == f"{BASE}/userdata/public/gfx/0a2b7c9d1e.png"  # the original name's extension first
+
+
+def test_main_image_without_extension_is_kept_too():
+    product = load("product_51.json")
+    del product["main_image"]["extension"]
+    images = only_product(map_51(product=product, images=[])).images
+    assert [i.key for i in images] == ["gfx:310:9f1c0b5e7a"]
 
 
 def test_tax_rate_parsing():

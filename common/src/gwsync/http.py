@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read
+# `check` lowers this to 1 so that a refused connection or an unknown host is reported at once
+CONNECT_RETRIES = 5
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-f]{8}-[0-9a-f-]{27,}|[0-9a-f]{32,})$", re.I)
 
 
@@ -53,7 +55,9 @@ class RateLimiter:
         self._last = clock()
         self._held_until = 0.0
         self._lock = threading.Lock()
-        self.waited = 0.0
+        self.waited = 0.0  # wall time during which at least one caller waited (not summed per thread)
+        self._waiters = 0
+        self._since = 0.0
 
     def hold(self, seconds: float) -> None:
         with self._lock:
@@ -71,8 +75,20 @@ class RateLimiter:
                     return
                 if wait == 0.0:
                     wait = (1 - self._tokens) / self.rate
-                self.waited += wait
-            self._sleep(wait)
+                self._waiting(+1, now)
+            try:
+                self._sleep(wait)
+            finally:
+                with self._lock:
+                    self._waiting(-1, self._clock())
+
+    def _waiting(self, delta: int, now: float) -> None:
+        """Count waiters under the lock; time passes into `waited` only while one or more wait."""
+        if self._waiters == 0 and delta > 0:
+            self._since = now
+        self._waiters += delta
+        if self._waiters == 0:
+            self.waited += now - self._since
 
 
 @dataclass
@@ -162,7 +178,7 @@ def make_retry(methods: Iterable[str], total: int = 5, retry_after_max: int = 30
     failures = 0 if overload_only else total
     retry = PacedRetry(
         total=total,
-        connect=failures,
+        connect=min(failures, CONNECT_RETRIES),
         read=failures,
         status=total,
         other=0,

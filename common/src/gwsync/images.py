@@ -83,6 +83,12 @@ def read_limited(response: requests.Response, limit: int = MAX_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def within_limit(data: bytes, limit: int = MAX_BYTES) -> bytes:
+    if len(data) > limit:
+        raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+    return data
+
+
 def read_local(url: str, limit: int = MAX_BYTES) -> bytes:
     path = Path(url2pathname(unquote(urlsplit(url).path)))
     try:
@@ -97,7 +103,7 @@ class ImageService:
     """Turns source images into hosted Gateway URLs; thread-safe, one per run."""
 
     def __init__(self, state: StateStore, upload: Callable[[bytes, str, str], str],
-                 copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response],
+                 copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response | bytes],
                  stats: CallStats, dry_run: bool = False,
                  on_host: Callable[[str, str], None] | None = None) -> None:
         self.state = state
@@ -207,6 +213,8 @@ class ImageService:
                 response = self._anonymous.get(image.url, stream=True)
         except SyncError as exc:
             raise BrokenImage(str(exc)) from None
+        if isinstance(response, bytes | bytearray):  # the image itself: a BLOB from a database has no URL
+            return within_limit(bytes(response))
         with response:
             if response.status_code != 200:
                 raise BrokenImage(f"HTTP {response.status_code}")

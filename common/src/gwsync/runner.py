@@ -116,6 +116,8 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         # a dry run's state changes are never kept (SQLite rolls back, other stores get an overlay)
         state = stack.enter_context(open_state(location, scope, workers=options.workers, dry_run=options.dry_run,
                                                on_lease_lost=lambda: [e.stop() for e in engines]))
+        if options.stock_only:
+            options.defer = pending_sales(location, scope)
         report = Report(connector.platform, stats, dry_run=options.dry_run)
         engine = Engine(connector, gateway, state, report, options, progress=progress)
         engines.append(engine)
@@ -138,6 +140,18 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                  "%.1f s paused on overload answers", stats.total(), stats.retries, stats.throttled,
                  rate.achieved_rate(), rate.max_in_flight, rate.paused_seconds)
         return report
+
+
+def pending_sales(location: StateLocation, scope: Scope) -> Callable[[str], bool]:
+    """Gateway products with a stock event `serve` has stored but not yet applied to the shop."""
+    from .stock.serve import open_queue
+
+    queue = open_queue(location, scope)
+    try:
+        pending = frozenset(queue.pending_deltas())
+    finally:
+        queue.close()
+    return pending.__contains__
 
 
 def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_shop: str) -> int:
@@ -174,23 +188,3 @@ def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_sho
         log.info("%d products moved from source shop %s to %s", moved, old_shop, new_shop)
     return moved
 
-
-def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
-    """Both sides' credentials, and what each side shows us."""
-    stats = CallStats()
-    state_dir = config["state_dir"] or default_state_dir()
-    connector = connector_cls(config.values, stats)
-    lines = []
-    try:
-        lines.append(f"{connector_cls.title}: {connector.check()}")
-        with gateway_target(config, state_dir) as target:
-            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
-            try:
-                count = gateway.count_products()
-            finally:
-                gateway.close()
-            where = "embedded sandbox" if target.embedded else target.url
-            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
-    finally:
-        connector.close()
-    return lines

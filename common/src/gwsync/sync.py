@@ -49,6 +49,7 @@ from .variant_tags import VariantTags
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "cursor"
+STOCK_CURSOR_KEY = "stock_cursor"  # the stock pass reads its own window: import's stays whole
 REBUILT_KEY = "rebuilt_from_gateway"
 SEARCH_LAG = 2.0  # B16: seconds the Gateway's search may lag behind its writes
 
@@ -69,6 +70,11 @@ class Options:
     allow_second_source: bool = False  # a second source shop of the same platform on purpose
     search_lag: float | None = None  # GATEWAY_SEARCH_LAG; None: SEARCH_LAG
     sleep: Callable[[float], None] = time.sleep  # tests pass a clock that does not wait
+    # The stock pass (`stock`): only stock and price of items already on the Gateway are written;
+    # nothing is created, archived or retried, and items with a Gateway sale still on its way
+    # to the shop (`defer(guid)`) are left alone so the sale never reappears as stock.
+    stock_only: bool = False
+    defer: Callable[[str], bool] = lambda guid: False
 
 
 @dataclass
@@ -149,8 +155,13 @@ class Engine:
         if self.options.category_map is not None:
             self._resolver()
         self._recover()
-        cursor = None if self.options.full else self.state.get_meta(CURSOR_KEY)
-        ctx = ReadContext(cursor=cursor, full=cursor is None, known_product_ids=self.state.product_ids())
+        cursor_key = STOCK_CURSOR_KEY if self.options.stock_only else CURSOR_KEY
+        cursor = None if self.options.full else self.state.get_meta(cursor_key)
+        # known: what landed before, and what failed before and waits in the retry list (a connector
+        # that builds its `Present` from known ids must not declare those gone)
+        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self.state.retries()}
+        ctx = ReadContext(cursor=cursor, full=cursor is None,
+                          known_product_ids=self.state.product_ids() | retrying)
         self._listing = self._complete_listing = ctx.full
         try:
             seen = self._consume(ctx)
@@ -163,12 +174,13 @@ class Engine:
             self.report.read_error = "stopped before the read finished (signal)"
         self.report.complete = self.report.read_error is None and not self._stop.is_set()
         refused = None
-        if self.report.complete and self.options.archive_missing:
+        if self.report.complete and self.options.archive_missing and not self.options.stock_only:
             refused = self._archive_all(seen)
         if self.report.complete and refused is None and ctx.new_cursor is not None:
             # failed items are in the retry list, so one bad item never freezes incremental sync
-            self.state.set_meta(CURSOR_KEY, ctx.new_cursor)
-        self._settle_retries(seen)
+            self.state.set_meta(cursor_key, ctx.new_cursor)
+        if not self.options.stock_only:
+            self._settle_retries(seen)
         self.report.notes.extend(ctx.notes)
         self.report.images = vars(self.images.counts).copy()
         if refused is not None:
@@ -199,7 +211,8 @@ class Engine:
                         self._read_products.add(item.product_id)
                     seen.add(item.product_id)
                     window.acquire()
-                    self.prefetch.submit(item)
+                    if not self.options.stock_only:
+                        self.prefetch.submit(item)
                     future = pool.submit(self._handle, item)
                     futures.add(future)
                     future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
@@ -211,6 +224,9 @@ class Engine:
 
     def _items(self, ctx: ReadContext, seen: set[str]) -> Iterator[Item]:
         """The read, then the retry list's items the read did not bring again."""
+        if self.options.stock_only:
+            yield from self.connector.read_stock(ctx)
+            return
         yield from self.connector.read(ctx)
         for entry in self.state.retries():
             item = _retry_item(entry.kind, entry.body)
@@ -224,7 +240,9 @@ class Engine:
         with self._marks:
             self._handled.add(item.product_id)
         try:
-            if isinstance(item, Product):
+            if isinstance(item, Product) and self.options.stock_only:
+                self._stock_of_product(item)
+            elif isinstance(item, Product):
                 self._product(item)
             elif isinstance(item, Skipped):
                 self._skip(self._source(item.product_id, item.variant_id).key, "", item.reason)
@@ -343,11 +361,23 @@ class Engine:
         self._save(sellable.source, known.guid, item, digest)
         self.report.count("updated")
 
+    def _stock_of_product(self, product: Product) -> None:
+        """The stock pass: a whole product read counts only for its items' stock and price."""
+        for sellable in sellables(product, self.platform, self.shop):
+            if sellable.active and sellable.price is not None and sellable.price > 0:
+                self._stock(StockUpdate(product_id=product.product_id, variant_id=sellable.source.variant_id,
+                                        stock=sellable.stock, price=sellable.price))
+
     def _stock(self, update: StockUpdate) -> None:
         source = self._source(update.product_id, update.variant_id)
         known = self.state.item(source.key)
         if known is None or known.guid is None or known.payload is None or known.archived:
-            return  # never imported (or archived): nothing to adjust
+            if self.options.stock_only:
+                self.report.count("unimported")
+            return  # never imported (or archived): nothing to adjust; the next import creates it
+        if self.options.defer(known.guid):
+            self.report.count("deferred")
+            return
         item = with_stock(known.payload, update.stock, update.price)
         digest = payload_hash(item)
         if digest == known.hash:

@@ -8,7 +8,7 @@ Reads only, in bulk: `POST products/products/search` in pages of 100 with a limi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -18,12 +18,13 @@ import requests
 
 from gwsync.errors import AuthError, CannotRun, HttpError
 from gwsync.http import HttpClient, excerpt, http_error, looks_like_firewall
+from gwsync.kit import Page, PageNumberPaginator
 
-from .pagination import PAGE_LIMIT, PagePaginator
 
 log = logging.getLogger(__name__)
 
 SEARCH = "products/products/search"
+PAGE_LIMIT = 100  # the Admin API maximum for resultsLimit
 SIZES = "sizes/sizes"
 
 # What the mapping reads, and nothing else. Names from the Admin API's returnElements
@@ -77,11 +78,11 @@ class IaiClient:
         return self._decode(response, f"IdoSell {SEARCH} page {page}")
 
     def iter_pages(self, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        paginator = PagePaginator(lambda page: self.search_page(params, page), what=f"IdoSell {SEARCH}")
+        paginator = search_paginator(lambda page, size: self.search_page(params, page, size))
         try:
             yield from paginator
         finally:
-            self.pages_read += paginator.pages
+            self.pages_read += paginator.calls
 
     def iter_products(self, *, status: str = "active", window: DateWindow | None = None,
                       ids: Iterable[int] | None = None,
@@ -187,6 +188,30 @@ class IaiClient:
     def _base(self) -> str:
         parts = urlsplit(self.http.base_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def search_paginator(fetch: Callable[[int, int], dict[str, Any] | None]) -> PageNumberPaginator:
+    """Pages of one search, 0-based, in product id order.
+
+    Paged by number, so a product deleted mid-read would shift another out of view:
+    `resultsNumberAll` comes with every page, and when it drops the paginator steps
+    back and reads the shifted pages again (products already read are dropped by id).
+    """
+    return PageNumberPaginator(lambda page, size: _page(fetch(page, size), page), size=PAGE_LIMIT, first=0,
+                               what=f"IdoSell {SEARCH}", key=lambda record: record.get("productId"))
+
+
+def _page(body: dict[str, Any] | None, number: int) -> Page | None:
+    if body is None:  # "empty result" (faultCode 2)
+        return None
+    results = body.get("results") or []
+    if not isinstance(results, list):
+        raise HttpError(f"IdoSell {SEARCH}: page {number} has no results list")
+    try:
+        total = int(body.get("resultsNumberAll"))
+    except (TypeError, ValueError):
+        total = None  # no count: a short or empty page ends the read
+    return Page(rows=results, total=total)
 
 
 def _is_json(response: requests.Response) -> bool:

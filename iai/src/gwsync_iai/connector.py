@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import RateLimiter
-from gwsync.models import Item, Seen, Skipped
+from gwsync.kit import ChangeCursor, Facts, shop_identity
+from gwsync.models import Item, Present, Skipped
 
-from .client import REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
+from .client import PAGE_LIMIT, REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
 from .mapping import (
     Options,
     SizeCatalog,
@@ -27,17 +26,19 @@ from .mapping import (
 
 log = logging.getLogger(__name__)
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# The cursor is the newest change time a read saw, moved back by the read's duration
-# plus this margin: a product saved while a read was paging can carry an older time
-# than the newest one that read saw. Re-reading the overlap costs payload only;
-# unchanged products cause no Gateway write.
-MARGIN = timedelta(seconds=60)
 
 
 class IaiConnector(Connector):
     platform = "iai"
     title = "IAI / IdoSell"
+    summary = "Import an IdoSell (IAI) shop's catalog into the Gateway."
+    # The search pages by number (0-based, 100 at most) in product id order, with the count in
+    # every answer: the shift guard steps back when it drops. Change times are the panel's naive
+    # Polish time; the margin covers saves in progress while a read pages; a full read at least
+    # daily sees every deletion and trashed product, whatever the windows missed.
+    facts = Facts(paging="page-number", page_size=PAGE_LIMIT, row_key="productId", shift_guard="count",
+                  cursor_field="productModificationTime", time_zone="Europe/Warsaw",
+                  margin=timedelta(seconds=60), rate_limit=5)
     settings = (
         Setting("url", "IAI_URL", "IdoSell panel URL, e.g. https://clientNNNN.idosell.com", kind="url"),
         Setting("api_key", "IAI_API_KEY", "IdoSell Admin API key (X-API-KEY)", secret=True, credential=True),
@@ -72,15 +73,14 @@ class IaiConnector(Connector):
         )
         http = self.http(f"{url}/api/admin/v{self.api_version}/",
                          headers={"X-API-KEY": str(self.config["api_key"]), "Accept": "application/json"},
-                         limiter=RateLimiter(5, 5))
+                         limiter=RateLimiter(self.facts.rate_limit, 5))
         self.client = IaiClient(http, language=self.options.language,
                                 extra_elements=SHOP_ELEMENTS if self.options.shop_id is not None else ())
         self._http = http
 
     @property
     def shop(self) -> str:
-        parts = urlsplit(self.base_url)
-        return (parts.netloc.lower() + parts.path.rstrip("/")) or self.base_url
+        return shop_identity(self.base_url, setting="IAI_URL")
 
     def check(self) -> str:
         count = self.client.count_products()
@@ -92,30 +92,29 @@ class IaiConnector(Connector):
     # -- read --------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        started = time.monotonic()
+        cursor = self.facts.cursor(ctx, what="IdoSell")
         catalog = SizeCatalog.from_groups(self.client.size_groups(), self.options.language)
-        since = None if ctx.full else _parse_cursor(ctx.cursor)
-        newest = [""]
 
         def track(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             for record in records:
-                newest[0] = max(newest[0] or "", change_time(record))
+                cursor.saw(product_id(record), change_time(record))
                 yield record
 
-        if since is None:
+        if cursor.full:
             assembler = GroupAssembler(self.client, catalog, self.options)
             yield from assembler.feed(track(self.client.iter_products()))
             yield from assembler.finish(track)
         else:
-            yield from self._read_changes(ctx, since, catalog, track)
-        ctx.new_cursor = _next_cursor(since, newest[0], time.monotonic() - started)
+            yield from self._read_changes(ctx, cursor, catalog, track)
+        cursor.commit()
         ctx.notes.append(f"IdoSell: {self.client.pages_read} search pages read")
 
-    def _read_changes(self, ctx: ReadContext, since: datetime, catalog: SizeCatalog, track) -> Iterator[Item]:
-        # IdoSell filters whole days: ask from the cursor's day, keep what changed since it.
-        window = DateWindow(begin=since.date(), end=max(date.today(), since.date()) + timedelta(days=1))
-        threshold = since.strftime(TIME_FORMAT)
-        # 1. Removed since the cursor (trash, deleted): not Seen, so the engine archives
+    def _read_changes(self, ctx: ReadContext, cursor: ChangeCursor, catalog: SizeCatalog,
+                      track) -> Iterator[Item]:
+        # IdoSell filters whole days: ask from the window's day, keep what changed since it.
+        begin = cursor.since_local().date()
+        window = DateWindow(begin=begin, end=max(date.today(), begin) + timedelta(days=1))
+        # 1. Removed since the cursor (trash, deleted): not present, so the engine archives
         #    them; their version siblings are re-read because their group changed.
         removed: set[int] = set()
         siblings: set[int] = set()
@@ -125,19 +124,17 @@ class IaiConnector(Connector):
                 removed.add(product_id(record))
                 siblings.update(version_members(record))
         # 2. Changed (modified or stock changed) since the cursor, re-filtered to the second.
-        changed = (r for r in self.client.iter_products(window=window) if change_time(r) >= threshold)
+        changed = (r for r in self.client.iter_products(window=window) if cursor.in_window(change_time(r)))
         assembler = GroupAssembler(self.client, catalog, self.options, removed=removed)
         yield from assembler.feed(track(changed))
         assembler.want(siblings - removed)
         yield from assembler.finish(track)
         # 3. Everything else known still exists unchanged. A known id that was re-read but
-        #    went into another unit (a product that joined a version group) is not Seen:
+        #    went into another unit (a product that joined a version group) is not present:
         #    its old Gateway products must be archived, the group now carries its sizes.
         absorbed = {str(i) for i in assembler.records_seen} - assembler.emitted
-        gone = {str(i) for i in removed} | absorbed
-        for known in sorted(ctx.known_product_ids):
-            if known not in assembler.emitted and known not in gone:
-                yield Seen(product_id=known)
+        gone = {str(i) for i in removed} | absorbed | assembler.emitted
+        yield Present(product_ids=tuple(sorted(ctx.known_product_ids - gone)))
 
 
 class GroupAssembler:
@@ -215,27 +212,6 @@ class GroupAssembler:
             if isinstance(item, Skipped) and item.variant_id is None:
                 log.info("IdoSell product %s skipped: %s", item.product_id, item.reason)
             yield item
-
-
-def _next_cursor(since: datetime | None, newest: str, elapsed: float) -> str | None:
-    """Newest change seen minus (read duration + margin); never earlier than the old cursor."""
-    seen = _parse_cursor(newest)
-    if seen is None:
-        return since.strftime(TIME_FORMAT) if since else None
-    cursor = seen - timedelta(seconds=elapsed) - MARGIN
-    if since is not None:
-        cursor = max(cursor, since)
-    return cursor.strftime(TIME_FORMAT)
-
-
-def _parse_cursor(cursor: str | None) -> datetime | None:
-    if not cursor:
-        return None
-    try:
-        return datetime.strptime(cursor[:19], TIME_FORMAT)
-    except ValueError:
-        log.warning("ignoring unreadable cursor %r: reading everything", cursor)
-        return None
 
 
 def _stock_ids(value: Any) -> frozenset[int] | None:

@@ -17,7 +17,7 @@ import random
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import deepcopy
 from datetime import datetime, timedelta
@@ -85,6 +85,8 @@ class IdoSellFake:
         self.images: dict[str, bytes] = {}
         self.calls: Counter = Counter()
         self.requests: list[dict[str, Any]] = []
+        # search page number -> what happens in the shop just before that page is served
+        self.before_page: dict[int, Callable[[], Any]] = {}
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.lock = threading.Lock()
         self.next_id = 1
@@ -347,6 +349,9 @@ class IdoSellFake:
                 return _fault(422, 3, "resultsPage/resultsLimit must be integers")
             if not 1 <= limit <= 100:
                 return _fault(422, 3, "resultsLimit must be between 1 and 100")
+            hook = self.before_page.pop(page, None) if not params.get("productParams") else None
+            if hook is not None:
+                hook()
             with self.lock:
                 matches = [deepcopy(p) for pid, p in sorted(self.products.items())
                            if self._matches(pid, p, params)]

@@ -2,13 +2,16 @@
 
 Business rules (each one has a test on the recorded IdoSell files):
 
-* A product's **sizes** are its sellable items. A product with a single size (in
-  practice IdoSell's one-size "uniwersalny", whose id differs between shops: "uniw",
-  "0", "355"...) is a plain product; a product with two or more sizes becomes a
-  variant group with one variant per size, option `<size group name>: <size name>`.
+* A product's **sizes** are its sellable items. Only a genuine one-size product (its
+  single size is IdoSell's one-size: id `uniw`, or named "uniwersalny" by the size
+  catalog, whose id differs between shops: "uniw", "0", "355"...) is a plain product.
+  Any other product with sizes, even a single one ("500 ml"), becomes a variant group
+  with one variant per size, option `<size group name>: <size name>`.
 * Products joined as **versions** (`productVersion`: colours etc.) form ONE variant
   group keyed by `versionParentId`; each version's sizes are variants with the
   version's value as a second option (`<version group name>: <version value>`).
+  Every variant of a group carries the same option names: the size option is left
+  out only when every version is a genuine one-size product.
   Two items with identical options cannot both exist on the Gateway: the second is
   skipped with a reason.
 * **Prices** are IdoSell's gross retail prices: the size's own price when it has one
@@ -251,8 +254,14 @@ def ean_of(value: Any) -> str | None:
     return None
 
 
+ONE_SIZE_IDS = frozenset({"uniw"})
+ONE_SIZE_NAMES = frozenset({"uniw", "uniwersalny", "uniwersalna", "uniwersalne", "one size", "onesize"})
+
+
 def is_one_size(rows: Sequence[SizeRow]) -> bool:
-    return len(rows) == 1
+    """A genuine one-size product: a single size that IS the one-size, not just one size left."""
+    return len(rows) == 1 and (rows[0].size_id in ONE_SIZE_IDS
+                               or rows[0].name.strip().casefold() in ONE_SIZE_NAMES)
 
 
 # -- texts, images, categories ------------------------------------------------
@@ -465,6 +474,12 @@ def map_group(unit_id: str, records: Sequence[dict[str, Any]], catalog: SizeCata
     group_option, parent_value = version_option(parent, options.language)
     group_option = group_option or DEFAULT_VERSION_OPTION
     fields["name"] = base_name(fields["name"], parent_value)
+    sizes = {product_id(m): size_rows(m, catalog, options) for m in members}
+    # One size option name for the whole group, or none when every version is one-size.
+    sized = [m for m in members if sizes[product_id(m)] and not is_one_size(sizes[product_id(m)])]
+    sizes_named = size_option(sized[0], catalog) if sized else None
+    if sizes_named and sizes_named.casefold() == group_option.casefold():
+        sizes_named = f"{sizes_named} ({DEFAULT_SIZE_OPTION.lower()})"
     out: list[Item] = []
     variants: list[Variant] = []
     taken: dict[tuple, str] = {}
@@ -472,7 +487,7 @@ def map_group(unit_id: str, records: Sequence[dict[str, Any]], catalog: SizeCata
     for member in members:
         mid = product_id(member)
         reason, member_fields = _common(member, options)
-        rows = size_rows(member, catalog, options)
+        rows = sizes[mid]
         if reason or member_fields["vat"] != fields["vat"]:
             why = reason or f"VAT {member_fields['vat']} differs from the group's {fields['vat']}"
             out.extend(Skipped(product_id=unit_id, variant_id=f"{mid}-{r.size_id}",
@@ -480,15 +495,11 @@ def map_group(unit_id: str, records: Sequence[dict[str, Any]], catalog: SizeCata
             continue
         _, value = version_option(member, options.language)
         value = value or member_fields["name"]
-        sizes_named = size_option(member, catalog)
-        if sizes_named.casefold() == group_option.casefold():
-            sizes_named = f"{sizes_named} ({DEFAULT_SIZE_OPTION.lower()})"
         active = is_active(member, options)
         any_active = any_active or active
-        single = is_one_size(rows)
         for row in rows:
             vid = f"{mid}-{row.size_id}"
-            opts = {group_option: value} if single else {group_option: value, sizes_named: row.name}
+            opts = {group_option: value, sizes_named: row.name} if sizes_named else {group_option: value}
             item = _variant(unit_id, vid, opts, row, active, member_fields["images"], taken)
             (variants if isinstance(item, Variant) else out).append(item)
     if not variants:

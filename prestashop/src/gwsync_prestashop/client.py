@@ -18,6 +18,7 @@ import requests
 
 from gwsync.errors import AuthError, ConfigError, HttpError
 from gwsync.http import HttpClient, excerpt, http_error, looks_like_firewall
+from gwsync.kit import KeysetPaginator, Page
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ def _resource_of(path: str) -> str:
     return path.strip("/").split("/")[0] or "the API root"
 
 
+class NotAllowed(AuthError):
+    """The key works but may not GET this resource (401 code 26, 405 code 25)."""
+
+
 def classify(response: requests.Response, what: str) -> Exception:
     """Turn an error answer into one line that says what to fix in the back office."""
     codes = error_codes(response)
@@ -87,16 +92,16 @@ def classify(response: requests.Response, what: str) -> Exception:
             return AuthError("PrestaShop: the shop refuses this webservice key (unknown or disabled); in "
                              f"{BACK_OFFICE} check the key and set its Status to Enabled")
         if 26 in codes:
-            return AuthError(f"PrestaShop: the webservice key may not read '{resource}'; in {BACK_OFFICE} "
-                             f"edit the key and tick View (GET) for '{resource}'")
+            return NotAllowed(f"PrestaShop: the webservice key may not read '{resource}'; in {BACK_OFFICE} "
+                              f"edit the key and tick View (GET) for '{resource}'")
         if codes & _NO_KEY_CODES or not codes:
             return AuthError("PrestaShop: the shop saw no webservice key (401); check PRESTASHOP_API_KEY, and "
                              "that the web server passes the Authorization header to PHP")
         return AuthError(f"PrestaShop refused the webservice key (401, codes {sorted(codes)}); check the key "
                          f"in {BACK_OFFICE}")
     if status == 405 and 25 in codes:
-        return AuthError(f"PrestaShop: the webservice key may not use this method on '{resource}'; in "
-                         f"{BACK_OFFICE} edit the key and tick View (GET) for '{resource}'")
+        return NotAllowed(f"PrestaShop: the webservice key may not use this method on '{resource}'; in "
+                          f"{BACK_OFFICE} edit the key and tick View (GET) for '{resource}'")
     if status == 403 and 132 in codes:
         return AuthError("PrestaShop: the webservice key is not enabled for this shop; in "
                          f"{BACK_OFFICE} edit the key and tick the shop (multistore), or check PRESTASHOP_SHOP_ID")
@@ -207,40 +212,42 @@ class PrestaShopClient:
                    page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
         """Whole pages of a list resource in id order, until a short page.
 
-        Keyset paging: each page asks for the ids above the last one seen
-        (`filter[id]=[last+1,MAX]&limit=count`), so a row deleted or added during the
-        read never shifts another row out of view (with `limit=offset,count` a product
-        deleted mid-read hides the first row of the next page, which would then be
-        archived). PrestaShop sends no total: a page with fewer rows than asked is
-        the last. A page that does not move past the last id means the shop ignores
-        the filter: fail rather than loop. A 5xx on a big `display=full` page (PHP
-        time or memory limit) halves the page size and asks again.
+        Keyset paging (the kit's `KeysetPaginator`): each page asks for the ids above the
+        last one seen (`filter[id]=[last+1,MAX]&limit=count`), so a row deleted or added
+        during the read never shifts another row out of view (with `limit=offset,count` a
+        product deleted mid-read hides the first row of the next page, which would then be
+        archived). PrestaShop sends no total: a page with fewer rows than asked is the last.
+        A 5xx on a big `display=full` page (PHP time or memory limit) halves the page size
+        and asks again.
         """
-        after, size = 0, page_size
-        while True:
-            query = {"sort": "[id_ASC]", **(params or {}), "filter[id]": f"[{after + 1},{MAX_ID}]",
-                     "limit": str(size)}
-            self.probe()
-            response = self.http.get(resource, params=self._params(query))
-            if response.status_code >= 500 and size > MIN_PAGE and 22 not in error_codes(response):
-                size = max(MIN_PAGE, size // 2)
-                log.warning("PrestaShop %s: HTTP %s on a page of %s rows; asking for %s rows",
-                            resource, response.status_code, size * 2, size)
-                continue
-            rows = rows_of(self._json(response, resource), resource)
-            if rows:
-                last = max(_int_id(row) for row in rows)
-                if last <= after:
-                    raise HttpError(f"PrestaShop {resource}: the shop returned the same rows again "
-                                    f"(ids up to {after}); it seems to ignore the filter[id] parameter")
-                after = last
-                yield rows
-            if len(rows) < size:
-                return
+        size = [page_size]
+
+        def fetch(after: int | None, _: int) -> Page:
+            while True:
+                query = {"sort": "[id_ASC]", **(params or {}), "filter[id]": f"[{(after or 0) + 1},{MAX_ID}]",
+                         "limit": str(size[0])}
+                self.probe()
+                response = self.http.get(resource, params=self._params(query))
+                if response.status_code >= 500 and size[0] > MIN_PAGE and 22 not in error_codes(response):
+                    size[0] = max(MIN_PAGE, size[0] // 2)
+                    log.warning("PrestaShop %s: HTTP %s on a page of %s rows; asking for %s rows",
+                                resource, response.status_code, size[0] * 2, size[0])
+                    continue
+                return Page(rows=rows_of(self._json(response, resource), resource), size=size[0])
+
+        return iter(KeysetPaginator(fetch, size=page_size, what=f"PrestaShop {resource}", key=_int_id))
 
     def list_all(self, resource: str, params: Mapping[str, Any] | None = None,
                  page_size: int = 1000) -> list[dict[str, Any]]:
         return [row for page in self.iter_pages(resource, params, page_size) for row in page]
+
+    def list_if_allowed(self, resource: str, params: Mapping[str, Any] | None = None,
+                        page_size: int = 1000) -> list[dict[str, Any]] | None:
+        """`list_all`, or None when the key may not GET `resource` (401 code 26, 405 code 25)."""
+        try:
+            return self.list_all(resource, params, page_size)
+        except NotAllowed:
+            return None
 
     def may_read(self, resource: str) -> bool:
         """One row of `resource` (`display=[id]`): False when the key may not GET it (401 code 26,

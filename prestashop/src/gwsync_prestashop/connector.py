@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from requests.auth import HTTPBasicAuth
@@ -17,7 +15,8 @@ from requests.auth import HTTPBasicAuth
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import AuthError, ConfigError
 from gwsync.http import CallStats
-from gwsync.models import Item, Seen, StockUpdate
+from gwsync.kit import ChangeCursor, Facts, shop_identity
+from gwsync.models import Item, Present, StockUpdate
 from gwsync.ratecontrol import AdaptiveRate
 
 from .client import PrestaShopClient, StockRows, api_base
@@ -30,6 +29,7 @@ from .mapping import (
     is_on,
     item_prices,
     map_product,
+    running_specific_prices,
     stock_map,
     tax_rates,
 )
@@ -39,13 +39,15 @@ log = logging.getLogger(__name__)
 PRODUCT_PAGE = 100  # display=full products: big rows (descriptions); hosts cut long answers
 LIST_PAGE = 1000  # narrow lists: combinations, stock rows, ids
 ID_CHUNK = 100  # ids per filter[id]=[a|b|...] (URL length)
-FULL_EVERY = timedelta(hours=24)  # a complete re-read at least this often
-# Back-dates the next run's date_upd window beyond the read's own duration: a save in progress
-# when its product's page was read, and date_upd's one-second granularity.
-LOOKBACK = timedelta(minutes=2)
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 CONFIG_NAMES = ("PS_COUNTRY_DEFAULT", "PS_LANG_DEFAULT", "PS_CURRENCY_DEFAULT", "PS_SHOP_DEFAULT",
-                "PS_ROOT_CATEGORY", "PS_HOME_CATEGORY", "PS_SHOP_NAME", "PS_TAX")
+                "PS_ROOT_CATEGORY", "PS_HOME_CATEGORY", "PS_SHOP_NAME", "PS_TAX", "PS_TIMEZONE")
+PRICE_MODES = ("current", "regular")
+# Catalog promotions for everyone, one piece (PrestaShop's specific prices); the date window
+# and the shop are checked locally, so one listing per run serves every product.
+SPECIFIC_PRICE_FILTER = {"display": "[id,id_product,id_product_attribute,id_shop,id_cart,id_currency,id_country,"
+                                    "id_group,id_customer,price,from_quantity,reduction,reduction_tax,"
+                                    "reduction_type,from,to]",
+                         "filter[id_customer]": "[0]", "filter[id_group]": "[0]", "filter[id_cart]": "[0]"}
 REQUIRED_RESOURCES = ("products", "combinations", "stock_availables", "product_options",
                       "product_option_values", "categories", "tax_rule_groups", "tax_rules", "taxes",
                       "languages", "configurations", "images")
@@ -59,21 +61,12 @@ def _truthy(value: Any) -> bool:
     return str(value or "").strip().lower() in ("1", "yes", "true", "on")
 
 
-def window_start(newest: str, read_seconds: float) -> str:
-    """Where the next run's `date_upd` window starts: the newest `date_upd` this read saw,
-    moved back by the read's duration and `LOOKBACK`.
-
-    A product edited while the read ran (after its page was read) carries a `date_upd` at
-    or after the read's start on the shop's clock, which may be earlier than the newest
-    `date_upd` read later in the same run. The newest date minus the read's duration is
-    at or before that start, and only the shop's own clock is compared with itself, so
-    a skewed local clock does not matter.
-    """
+def _zone(name: Any) -> str:
+    """The shop's time zone (PS_TIMEZONE), or Europe/Warsaw when it is missing or unknown."""
     try:
-        newest_at = datetime.strptime(newest, DATE_FORMAT)
-    except ValueError:  # "" (empty shop) or "0000-00-00 00:00:00": the next run reads everything
-        return newest
-    return (newest_at - timedelta(seconds=read_seconds) - LOOKBACK).strftime(DATE_FORMAT)
+        return str(ZoneInfo(str(name).strip())) if name else PrestaShopConnector.facts.time_zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return PrestaShopConnector.facts.time_zone
 
 
 def product_fingerprint(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]]) -> str:
@@ -87,6 +80,11 @@ def product_fingerprint(raw: Mapping[str, Any], combinations: Sequence[Mapping[s
 class PrestaShopConnector(Connector):
     platform = "prestashop"
     title = "PrestaShop"
+    # Lists page by id (keyset: `filter[id]=[last+1,MAX]`), so a deletion mid-read shifts nothing.
+    # `date_upd` is naive time in the shop's zone (PS_TIMEZONE; this one when unreadable); the
+    # margin covers a save in progress when its page was read and the one-second granularity.
+    facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="id", cursor_field="date_upd",
+                  time_zone="Europe/Warsaw", margin=timedelta(minutes=2), rate_limit=None)
     settings = (
         Setting("url", "PRESTASHOP_URL", "Shop address, e.g. https://shop.example.pl (the tool adds /api/)",
                 kind="url"),
@@ -98,7 +96,10 @@ class PrestaShopConnector(Connector):
                 kind="int"),
         Setting("key_in_url", "PRESTASHOP_KEY_IN_URL",
                 "yes = send the key as ?ws_key= (only for hosts that drop the Authorization header)",
-                required=False, default="no"),
+                required=False, default="no", kind="bool"),
+        Setting("price", "PRESTASHOP_PRICE",
+                "current (what a customer pays now, promotions included) or regular", required=False,
+                default="current", choices=("current", "regular")),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -108,6 +109,9 @@ class PrestaShopConnector(Connector):
         shop_id = self.config.get("shop_id")
         self.shop_id = int(shop_id) if shop_id not in (None, "") else None
         key_in_url = _truthy(self.config.get("key_in_url"))
+        self.price_mode = str(self.config.get("price") or "current").strip().lower()
+        if self.price_mode not in PRICE_MODES:
+            raise ConfigError(f"PRESTASHOP_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
         auth = None if key_in_url else HTTPBasicAuth(key, "")
         # no built-in rate limit; hosts and WAFs limit concurrency (platform doc section 7: 2-4)
         http = self.http(self.base, auth=auth, pacer=AdaptiveRate(concurrency=4), pool=4)
@@ -115,10 +119,8 @@ class PrestaShopConnector(Connector):
 
     @property
     def shop(self) -> str:
-        parts = urlsplit(self.base)
-        path = parts.path[: -len("/api/")] if parts.path.endswith("/api/") else parts.path.rstrip("/")
-        identity = parts.netloc.lower() + path
-        return f"{identity}#shop{self.shop_id}" if self.shop_id is not None else identity
+        return shop_identity(self.base, strip_suffixes=("/api",), setting="PRESTASHOP_URL",
+                             qualifier=f"shop{self.shop_id}" if self.shop_id is not None else None)
 
     # -- check -------------------------------------------------------------
 
@@ -179,10 +181,12 @@ class PrestaShopConnector(Connector):
         iso = next((i for i, lid in isos.items() if lid == default), "?")
         return default, iso
 
-    def _catalog(self) -> tuple[Catalog, str]:
+    def _catalog(self, ctx: ReadContext) -> tuple[Catalog, str, str]:
         client = self.client
         settings = self._configuration()
-        languages = client.list_all("languages", {"display": "[id,iso_code,active]"})
+        # the languages list only maps a configured ISO code; the default is in the configuration
+        languages = client.list_all("languages", {"display": "[id,iso_code,active]"}) \
+            if self.config.get("language") or not settings.get("PS_LANG_DEFAULT") else []
         language_id, _ = self._language(languages, settings)
         country = ident(settings.get("PS_COUNTRY_DEFAULT"))
         groups = client.list_all("tax_rule_groups", {"display": "[id,name,active,deleted]"})
@@ -203,10 +207,24 @@ class PrestaShopConnector(Connector):
             categories=by_id(categories),
             root_ids=frozenset(roots or {"1", "2"}),
         )
+        zone = _zone(settings.get("PS_TIMEZONE"))
+        if self.price_mode == "current":
+            catalog.specific_prices = self._promotions(zone, ctx)
         digest = fingerprint([{"lang": language_id, "country": country, "roots": sorted(catalog.root_ids)},
                               *({"rate": k, "v": str(v)} for k, v in catalog.rates.items()),
                               *options, *values, *categories])
-        return catalog, digest
+        return catalog, digest, zone
+
+    def _promotions(self, zone: str, ctx: ReadContext) -> dict:
+        """Specific prices running now, one listing per run: promotions start and end without
+        a product change, so the stock-and-price pass re-evaluates them every run."""
+        rows = self.client.list_if_allowed("specific_prices", SPECIFIC_PRICE_FILTER, LIST_PAGE)
+        if rows is None:
+            ctx.notes.append("PrestaShop: the webservice key may not read specific_prices; regular prices are "
+                             "sent (tick View (GET) for specific_prices to send promotion prices)")
+            return {}
+        now = datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+        return running_specific_prices(rows, now, str(self.shop_id) if self.shop_id is not None else None)
 
     @staticmethod
     def _rates(settings: Mapping[str, str], groups: list, rules: list, taxes: list,
@@ -243,71 +261,51 @@ class PrestaShopConnector(Connector):
         return combos, stock_map(stock_rows, str(self.shop_id) if self.shop_id is not None else None)
 
     def _map(self, products: Sequence[Mapping[str, Any]], combos: Mapping[str, list], stock: Mapping,
-             catalog: Catalog, state: dict[str, Any]) -> Iterator[Item]:
+             catalog: Catalog, cursor: ChangeCursor, fingerprints: dict[str, str]) -> Iterator[Item]:
         catalog.stock = stock
         for raw in products:
             pid = ident(raw.get("id"))
-            state["fp"][pid] = product_fingerprint(raw, combos.get(pid, []))
-            state["since"] = max(state["since"], str(raw.get("date_upd") or ""))
+            fingerprints[pid] = product_fingerprint(raw, combos.get(pid, []))
+            cursor.saw(pid, raw.get("date_upd"))
             yield from map_product(raw, combos.get(pid, []), catalog)
 
     # -- read --------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        started = time.monotonic()
-        catalog, digest = self._catalog()
-        cursor = self._load_cursor(ctx)
-        now = datetime.now(UTC)
-        full = cursor is None or cursor.get("lookups") != digest or \
-            now - datetime.fromisoformat(cursor["full_at"]) > FULL_EVERY
-        state: dict[str, Any] = {"since": "", "fp": {}}
-        if full:
-            if cursor is not None:
-                ctx.notes.append("PrestaShop: full read (categories, options, taxes changed, or the last "
-                                 "full read is older than a day)")
+        catalog, digest, zone = self._catalog(ctx)
+        cursor = self.facts.cursor(ctx, what="PrestaShop", time_zone=zone)
+        if not cursor.full and (cursor.meta.get("lookups") != digest or not isinstance(cursor.meta.get("fp"), dict)):
+            cursor.force_full("categories, options or taxes changed")
+        fingerprints: dict[str, str] = {}
+        if cursor.full:
             for page in self.client.iter_pages("products", {"display": "full"}, PRODUCT_PAGE):
                 combos, stock = self._around(page)
-                yield from self._map(page, combos, stock, catalog, state)
-            full_at = now.isoformat()
+                yield from self._map(page, combos, stock, catalog, cursor, fingerprints)
         else:
-            yield from self._read_changed(ctx, cursor, catalog, state)
-            full_at = cursor["full_at"]
-        since = window_start(state["since"], time.monotonic() - started)
-        ctx.new_cursor = json.dumps({"v": 1, "since": since, "full_at": full_at, "lookups": digest,
-                                     "fp": state["fp"]}, separators=(",", ":"))
+            yield from self._read_changed(ctx, cursor, catalog, fingerprints)
+        cursor.meta = {"lookups": digest, "fp": fingerprints}
+        cursor.commit()
 
-    @staticmethod
-    def _load_cursor(ctx: ReadContext) -> dict[str, Any] | None:
-        if ctx.full or not ctx.cursor:
-            return None
-        try:
-            cursor = json.loads(ctx.cursor)
-            datetime.fromisoformat(cursor["full_at"])
-            if cursor.get("v") != 1 or not isinstance(cursor.get("fp"), dict) or not cursor.get("since"):
-                return None
-            return cursor
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    def _read_changed(self, ctx: ReadContext, cursor: Mapping[str, Any], catalog: Catalog,
-                      state: dict[str, Any]) -> Iterator[Item]:
+    def _read_changed(self, ctx: ReadContext, cursor: ChangeCursor, catalog: Catalog,
+                      fingerprints: dict[str, str]) -> Iterator[Item]:
         """Products changed since the cursor in full; every other product as stock/price updates.
 
-        1. `date=1&filter[date_upd]=[since,...]`: products edited since the last run (`since` is
-           back-dated, see `window_start`: the newest products of the last run are read again, and
-           the engine's hashes drop them).
+        1. `date=1&filter[date_upd]=[since,...]`: products edited in the kit's change window
+           (the newest products of the last run are read again; the engine's hashes drop them).
         2. A narrow list of every product (id, date_upd, active, price, tax group) with its
            combinations and stock rows: products whose combinations, active flag or tax group changed
            without touching `date_upd`, and products the state store does not know, are read in
-           full by id; the rest yield `StockUpdate` (stock every run, price from the narrow row).
+           full by id; the rest yield `StockUpdate` (stock every run, price from the narrow row and
+           the running promotions), or count as present (inactive ones).
         """
-        since, old_fp, known = cursor["since"], cursor["fp"], ctx.known_product_ids
+        since, old_fp, known = cursor.since_text(), cursor.meta["fp"], ctx.known_product_ids
         done: set[str] = set()
+        present: list[str] = []
         changed_query = {"display": "full", "date": "1", "filter[date_upd]": f"[{since},{FAR_FUTURE}]"}
         for page in self.client.iter_pages("products", changed_query, PRODUCT_PAGE):
             combos, stock = self._by_ids(page)
             done.update(ident(p.get("id")) for p in page)
-            yield from self._map(page, combos, stock, catalog, state)
+            yield from self._map(page, combos, stock, catalog, cursor, fingerprints)
         for page in self.client.iter_pages("products", {"display": NARROW}, LIST_PAGE):
             rows = [r for r in page if ident(r.get("id")) not in done]
             combos, stock = self._around(page)
@@ -317,14 +315,14 @@ class PrestaShopConnector(Connector):
                 mine = combos.get(pid, [])
                 prices = item_prices(row, mine, catalog)
                 if (pid not in known or old_fp.get(pid) != product_fingerprint(row, mine)
-                        or str(row.get("date_upd") or "") >= since or prices is None
+                        or cursor.in_window(row.get("date_upd")) or prices is None
                         or any(p <= 0 for p in prices.values())):
                     reread.append(pid)
                     continue
-                state["fp"][pid] = old_fp[pid]
-                state["since"] = max(state["since"], str(row.get("date_upd") or ""))
+                fingerprints[pid] = old_fp[pid]
+                cursor.saw(pid, row.get("date_upd"))
                 if not is_on(row.get("active")):
-                    yield Seen(product_id=pid)
+                    present.append(pid)
                     continue
                 for variant_id, price in prices.items():
                     yield StockUpdate(product_id=pid, variant_id=variant_id, price=price,
@@ -333,10 +331,10 @@ class PrestaShopConnector(Connector):
                 chunk = reread[start:start + ID_CHUNK]
                 full_rows = self.client.list_by_ids("products", chunk, {"display": "full"})
                 found = {ident(r.get("id")) for r in full_rows}
-                for pid in chunk:
-                    if pid not in found:  # deleted between the two calls: archive next run, not now
-                        yield Seen(product_id=pid)
-                yield from self._map(full_rows, combos, stock, catalog, state)
+                # deleted between the two calls: archived by the next run, not now
+                present.extend(pid for pid in chunk if pid not in found)
+                yield from self._map(full_rows, combos, stock, catalog, cursor, fingerprints)
+        yield Present(product_ids=tuple(present))
 
     def _by_ids(self, products: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list], dict]:
         """Combinations and stock of scattered products (a date-filtered page): `filter[id_product]=[a|b]`."""

@@ -40,7 +40,7 @@ OTHER_KEY = secrets.token_hex(16).upper()
 LANGS = ("1", "2")  # 1 = pl (default), 2 = en
 RESOURCES = ("products", "combinations", "stock_availables", "product_options", "product_option_values",
              "categories", "tax_rule_groups", "tax_rules", "taxes", "languages", "configurations", "images",
-             "shops", "currencies", "countries", "manufacturers")
+             "shops", "currencies", "countries", "manufacturers", "specific_prices")
 I18N = {"products": ("name", "description", "description_short", "link_rewrite", "meta_title",
                      "meta_description", "meta_keywords", "available_now", "available_later"),
         "categories": ("name", "link_rewrite", "description", "meta_title", "meta_description", "meta_keywords"),
@@ -86,7 +86,8 @@ class PrestaShopShop:
             for i, (name, value) in enumerate((("PS_COUNTRY_DEFAULT", "14"), ("PS_LANG_DEFAULT", "1"),
                                                ("PS_CURRENCY_DEFAULT", "1"), ("PS_SHOP_DEFAULT", "1"),
                                                ("PS_ROOT_CATEGORY", "1"), ("PS_HOME_CATEGORY", "2"),
-                                               ("PS_SHOP_NAME", "Sklep Testowy"), ("PS_TAX", "1")))]
+                                               ("PS_SHOP_NAME", "Sklep Testowy"), ("PS_TAX", "1"),
+                                               ("PS_TIMEZONE", "Europe/Warsaw")))]
         self.tax_rule_groups = [
             {"id": 1, "name": "PL Standard Rate (23%)", "active": "1", "deleted": "0"},
             {"id": 2, "name": "PL Reduced Rate (8%)", "active": "1", "deleted": "0"},
@@ -129,7 +130,8 @@ class PrestaShopShop:
         self.products: dict[int, dict[str, Any]] = {}
         self.combinations: dict[int, dict[str, Any]] = {}
         self.stock: dict[int, dict[str, Any]] = {}
-        self._next = {"product": 1, "combination": 1, "stock": 1, "image": 1}
+        self.specific_prices: dict[int, dict[str, Any]] = {}
+        self._next = {"product": 1, "combination": 1, "stock": 1, "image": 1, "specific_price": 1}
 
     # -- clock and ids -----------------------------------------------------
 
@@ -175,7 +177,8 @@ class PrestaShopShop:
             "description": _i18n(f"<p>Opis produktu {pid}</p>", f"<p>Description of product {pid}</p>"),
             "description_short": _i18n(f"<p>Krótko {pid}</p>", f"<p>Short {pid}</p>"),
             "available_now": _i18n(""), "available_later": _i18n(""),
-            "associations": {"categories": [{"id": "2"}], "images": [{"id": _s(i)} for i in image_ids]},
+            "associations": {"categories": [{"id": c} for c in sorted({"2", _s(category or 2)})],
+                             "images": [{"id": _s(i)} for i in image_ids]},
         }
         self.products[pid] = record
         self._stock_row(pid, 0, quantity if quantity is not None else rng.randrange(0, 50))
@@ -183,6 +186,19 @@ class PrestaShopShop:
         for size, colour in rng.sample(pairs, combinations):
             self.add_combination(pid, [size, colour])
         return pid
+
+    def add_specific_price(self, pid: int, *, reduction: str = "0.200000", reduction_type: str = "percentage",
+                           combination: int = 0, start: str = "0000-00-00 00:00:00",
+                           end: str = "0000-00-00 00:00:00", **fields: str) -> dict[str, Any]:
+        """A catalog promotion as PrestaShop stores it (`specific_price` row); no product change."""
+        sid = self._id("specific_price")
+        row = {"id": sid, "id_shop_group": "0", "id_shop": "1", "id_cart": "0", "id_product": _s(pid),
+               "id_product_attribute": _s(combination), "id_currency": "0", "id_country": "0", "id_group": "0",
+               "id_customer": "0", "id_specific_price_rule": "0", "price": "-1.000000", "from_quantity": "1",
+               "reduction": reduction, "reduction_tax": "1", "reduction_type": reduction_type,
+               "from": start, "to": end, **fields}
+        self.specific_prices[sid] = row
+        return row
 
     def add_combination(self, pid: int, values: list[int], impact: str | None = None,
                         reference: str | None = None, images: list[int] | None = None) -> int:
@@ -367,7 +383,8 @@ class PrestaShopShop:
                  "stock_availables": list(self.stock.values()), "product_options": self.product_options,
                  "product_option_values": self.product_option_values, "categories": self.categories,
                  "tax_rule_groups": self.tax_rule_groups, "tax_rules": self.tax_rules, "taxes": self.taxes,
-                 "languages": self.languages, "configurations": self.configurations}
+                 "languages": self.languages, "configurations": self.configurations,
+                 "specific_prices": list(self.specific_prices.values())}
         return table.get(resource)
 
     def _render(self, resource: str, row: dict[str, Any], request: Request, *, full: bool,

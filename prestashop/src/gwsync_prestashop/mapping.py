@@ -12,9 +12,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from gwsync.kit import running
 from gwsync.models import (
     Image,
     ImageAccess,
@@ -159,6 +161,64 @@ def by_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {ident(row.get("id")): row for row in rows}
 
 
+@dataclass(frozen=True)
+class SpecificPrice:
+    """A catalog promotion: a specific price for every customer from quantity 1, running now."""
+
+    price: Decimal  # a net price replacing the product's own, or -1: the product's price
+    reduction: Decimal  # 0.200000 = 20 % (percentage), or an amount
+    reduction_type: str  # "percentage" | "amount"
+    tax_included: bool  # an amount reduction given gross (reduction_tax = 1)
+
+
+def running_specific_prices(rows: Iterable[Mapping[str, Any]], now: datetime,
+                            shop_id: str | None = None) -> dict[tuple[str, str], SpecificPrice]:
+    """Specific prices that apply to anyone buying one piece now (shop-local `now`).
+
+    Kept: every customer, group, country and currency (`0`), no cart, from quantity 1,
+    this shop or all shops, `from` <= now <= `to` (`0000-00-00 00:00:00` = open).
+    When several apply to one item, the one for the combination wins over the product's.
+    """
+    out: dict[tuple[str, str], SpecificPrice] = {}
+    for row in rows:
+        if any(ident(row.get(k)) not in ("0", "") for k in ("id_customer", "id_group", "id_country",
+                                                                "id_currency", "id_cart")):
+            continue
+        if num(row.get("from_quantity") or 1) > 1:
+            continue
+        if ident(row.get("id_shop")) not in ("0", "", shop_id or "1"):
+            continue
+        if not running(row.get("from"), row.get("to"), now):
+            continue
+        key = (ident(row.get("id_product")), ident(row.get("id_product_attribute")) or "0")
+        fixed = row.get("price")
+        out[key] = SpecificPrice(price=num(fixed) if fixed not in (None, "") else Decimal(-1),
+                                 reduction=num(row.get("reduction")),
+                                 reduction_type=str(row.get("reduction_type") or "amount"),
+                                 tax_included=is_on(row.get("reduction_tax", "1")))
+    return out
+
+
+def item_price(net_product: Decimal, impact: Decimal, rate: Decimal, promo: SpecificPrice | None) -> Decimal:
+    """The gross price of one item, with the running promotion when there is one.
+
+    As PrestaShop computes it: the reduction applies to the unrounded price with tax
+    (a percentage, or an amount with or without tax), and the result is rounded half-up.
+    """
+    base_net = promo.price if promo is not None and promo.price >= 0 else net_product
+    net = base_net + impact
+    if promo is None or promo.reduction <= 0:
+        return gross_from_net(net, rate)
+    gross = net * (Decimal(100) + rate) / Decimal(100)
+    if promo.reduction_type == "percentage":
+        gross = gross * (Decimal(1) - promo.reduction)
+    elif promo.tax_included:
+        gross = gross - promo.reduction
+    else:
+        gross = (net - promo.reduction) * (Decimal(100) + rate) / Decimal(100)
+    return gross.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 @dataclass
 class Catalog:
     """Everything a product needs from the rest of the shop, read in bulk once per run."""
@@ -172,14 +232,20 @@ class Catalog:
     categories: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     root_ids: frozenset[str] = frozenset({"1", "2"})
     stock: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # (product id, combination id or "0" for all) -> the promotion running now (price = current)
+    specific_prices: Mapping[tuple[str, str], SpecificPrice] = field(default_factory=dict)
 
     def t(self, value: Any) -> str:
         return text(value, self.language_id, self.default_language_id)
 
+    def promo(self, product_id: str, combination_id: str = "0") -> SpecificPrice | None:
+        return (self.specific_prices.get((product_id, combination_id))
+                or self.specific_prices.get((product_id, "0")))
 
-def category_path(category_id: Any, catalog: Catalog) -> tuple[str, ...]:
-    """Names from below the shop's root/home category down to `category_id`."""
-    names: list[str] = []
+
+def category_chain(category_id: Any, catalog: Catalog) -> list[str]:
+    """Category ids from below the shop's root/home category down to `category_id`."""
+    chain: list[str] = []
     current, seen = ident(category_id), set()
     while current not in ("0", "") and current not in seen:
         seen.add(current)
@@ -187,11 +253,35 @@ def category_path(category_id: Any, catalog: Catalog) -> tuple[str, ...]:
         if category is None or current in catalog.root_ids or is_on(category.get("is_root_category")) \
                 or ident(category.get("id_parent")) == "0":
             break
-        name = catalog.t(category.get("name"))
-        if name:
-            names.append(name)
+        chain.append(current)
         current = ident(category.get("id_parent"))
-    return tuple(reversed(names))
+    return list(reversed(chain))
+
+
+def product_category(raw: Mapping[str, Any], catalog: Catalog) -> tuple[str, ...]:
+    """The deepest category path among the product's categories.
+
+    Real shops leave `id_category_default` at Home (2) and list the real categories in
+    `associations.categories`. Ties: the default category's branch, then the lowest id.
+    The default category counts alone only when no associated category is below Home.
+    """
+    default = ident(raw.get("id_category_default"))
+    best: tuple[tuple[int, int, int], list[str]] | None = None
+    for cid in assoc_ids(raw, "categories"):
+        chain = category_chain(cid, catalog)
+        if not chain:
+            continue
+        rank = (len(chain), 1 if default in chain else 0, -int(cid) if cid.isdigit() else 0)
+        if best is None or rank > best[0]:
+            best = (rank, chain)
+    chain = best[1] if best else category_chain(default, catalog)
+    return tuple(name for name in (catalog.t(catalog.categories[c].get("name")) for c in chain) if name)
+
+
+def category_path(category_id: Any, catalog: Catalog) -> tuple[str, ...]:
+    """Names from below the shop's root/home category down to `category_id`."""
+    return tuple(name for name in (catalog.t(catalog.categories[c].get("name"))
+                                   for c in category_chain(category_id, catalog)) if name)
 
 
 def image_url(api_base: str, product_id: str, image_id: str) -> str:
@@ -258,7 +348,7 @@ def map_product(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]
         return [Skipped(product_id=pid, reason=reason)]
     assert rate is not None and vat is not None
     net = num(raw.get("price"))
-    base = gross_from_net(net, rate)
+    base = item_price(net, ZERO, rate, catalog.promo(pid))
     fields: dict[str, Any] = dict(
         name=catalog.t(raw.get("name")),
         vat=vat,
@@ -267,7 +357,7 @@ def map_product(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]
         description=catalog.t(raw.get("description")),
         brief=catalog.t(raw.get("description_short")),
         images=product_images(raw, catalog),
-        category_path=category_path(raw.get("id_category_default"), catalog),
+        category_path=product_category(raw, catalog),
         active=is_on(raw.get("active")),
         stock=catalog.stock.get((pid, "0"), 0),
     )
@@ -284,7 +374,7 @@ def map_product(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]
     variants = []
     for combination in sorted(combinations, key=lambda c: int(ident(c.get("id")))):
         cid = ident(combination.get("id"))
-        price = gross_from_net(net + num(combination.get("price")), rate)
+        price = item_price(net, num(combination.get("price")), rate, catalog.promo(pid, cid))
         if price <= 0:
             items.append(Skipped(product_id=pid, variant_id=cid,
                                  reason=f"price is {price} (zero or negative) after the combination's impact"))
@@ -323,13 +413,16 @@ def item_prices(raw: Mapping[str, Any], combinations: Sequence[Mapping[str, Any]
     if reason or rate is None:
         return None
     net = num(raw.get("price"))
+    pid = ident(raw.get("id"))
     if not combinations:
-        return {None: gross_from_net(net, rate)}
-    return {ident(c.get("id")): gross_from_net(net + num(c.get("price")), rate) for c in combinations}
+        return {None: item_price(net, ZERO, rate, catalog.promo(pid))}
+    return {ident(c.get("id")): item_price(net, num(c.get("price")), rate, catalog.promo(pid, ident(c.get("id"))))
+            for c in combinations}
 
 
 __all__ = [
-    "Catalog", "Product", "Skipped", "assoc_ids", "by_id", "category_path", "combination_sku",
+    "Catalog", "Product", "Skipped", "SpecificPrice", "assoc_ids", "by_id", "category_chain", "category_path",
+    "combination_sku", "item_price", "product_category", "running_specific_prices",
     "fingerprint", "ident", "image_url", "item_prices", "map_product", "num", "stock_map",
     "tax_rates", "text", "variant_options",
 ]

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,13 +22,16 @@ import requests
 
 from gwsync.errors import AuthError, CannotRun, HttpError
 from gwsync.http import HttpClient, RateLimiter, excerpt, http_error, looks_like_firewall, wait_seconds
+from gwsync.kit import Page, PageNumberPaginator, rows
 from gwsync.redact import register_secret
-
-from .pagination import Listing, Page, PageGuard, parse_page
 
 log = logging.getLogger(__name__)
 
 API_PATH = "webapi/rest/"
+PAGE_SIZE = 50  # Shoper's maximum; anything larger silently becomes 10 (a short page then fails the read)
+# A deletion during a read makes the paginator step back over the shifted pages once; a
+# listing that changes again during the same read ends it (the next run reads it whole).
+MAX_REWINDS = 1
 BULK_MAX = 25
 BULK_STALLS = 4  # bulk calls in a row that answer no pending sub-request before the read gives up
 DEFAULT_LIMIT, DEFAULT_BANDWIDTH = 10.0, 2.0  # Shoper's bucket when a shop sends no headers
@@ -46,6 +50,43 @@ _AUTH_MESSAGES = {
     "auth_webapi_access_denied": "the Shoper user has no WebAPI access (auth_webapi_access_denied): set its "
                                  "group's access type to 'panel + webapi' or 'webapi'",
 }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One paged read of a resource: `GET /webapi/rest/<resource>?<params>&limit=50&page=N`.
+
+    Pages are 1-based and come back as `{"count": "<str>", "pages": <int>, "page": <int>,
+    "list": [...]}`; the last one is the one that reaches `count` (the 2020 importer looped
+    `range(2, pages)` and lost it). `id_field` names the rows for the kit's de-duplication
+    and shift guard.
+    """
+
+    name: str
+    resource: str
+    params: dict[str, Any] = field(default_factory=dict)
+    id_field: str | None = None
+
+    def page_params(self, page: int) -> dict[str, Any]:
+        return {**self.params, "limit": PAGE_SIZE, "page": page}
+
+
+def parse_page(listing: Listing, requested: int, body: Any) -> Page:
+    """A list answer as a kit `Page`; an empty table (or a 404 empty page) has no rows."""
+    if body is None:
+        return Page(rows=())
+    if isinstance(body, list):  # a resource that answers with a bare array
+        return Page(rows=body, total=len(body))
+    if not isinstance(body, dict) or "list" not in body:
+        raise HttpError(f"Shoper {listing.resource}: unexpected answer (no 'list'): {str(body)[:200]}")
+    try:
+        count = int(str(body.get("count") or "0"))  # a string in Shoper's answers
+        number = int(body.get("page") or requested)
+    except ValueError as exc:
+        raise HttpError(f"Shoper {listing.resource}: unreadable page counters: {exc}") from None
+    if number != requested:
+        raise HttpError(f"Shoper {listing.resource}: asked for page {requested}, got page {number}")
+    return Page(rows=list(body.get("list") or []), total=count)
 
 
 def bucket_state(response: requests.Response) -> tuple[float, float, float] | None:
@@ -94,6 +135,9 @@ def _error_code(response: requests.Response) -> tuple[str, str]:
     if isinstance(body, dict):
         return str(body.get("error") or ""), str(body.get("error_description") or "")
     return "", ""
+
+
+REFUSED = object()  # an optional read the WebAPI user has no right to
 
 
 class ShoperClient:
@@ -223,8 +267,14 @@ class ShoperClient:
 
     # -- paged reads ----------------------------------------------------------------------
 
-    def get_many(self, requests_: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-        """Several single GETs (lookups, first pages) in as few bulk calls as possible."""
+    def get_many(self, requests_: dict[str, tuple[str, dict[str, Any]]],
+                 optional: Iterable[str] = ()) -> dict[str, Any]:
+        """Several single GETs (lookups, first pages) in as few bulk calls as possible.
+
+        A name in `optional` that the WebAPI user may not read (or this shop does not have)
+        answers `REFUSED` instead of failing.
+        """
+        optional = set(optional)
         out: dict[str, Any] = {}
         names = list(requests_)
         for start in range(0, len(names), BULK_MAX):
@@ -233,77 +283,50 @@ class ShoperClient:
             answers = self.bulk(calls)
             for name in chunk:
                 code, body = answers[name]
+                if name in optional and code in (400, 401, 403):  # no right, or no such resource here
+                    out[name] = REFUSED
+                    continue
                 out[name] = self._sub_result(code, body, f"GET {requests_[name][0]}")
         return out
 
     def first_pages(self, listings: Iterable[Listing], extra: dict[str, tuple[str, dict[str, Any]]] | None = None,
-                    ) -> tuple[dict[str, Page], dict[str, Any]]:
-        """Page 1 of every listing plus `extra` single GETs, batched together."""
+                    optional: Iterable[str] = ()) -> tuple[dict[str, Page], dict[str, Any]]:
+        """Page 1 of every listing plus `extra` single GETs, batched together.
+
+        A listing named in `optional` that the WebAPI user may not read is left out of the pages.
+        """
         listings = list(listings)
         wanted = {f"page:{lst.name}": (lst.resource, lst.page_params(1)) for lst in listings}
         wanted.update(extra or {})
-        answers = self.get_many(wanted)
-        pages = {lst.name: parse_page(lst, 1, answers[f"page:{lst.name}"]) for lst in listings}
+        answers = self.get_many(wanted, optional={f"page:{name}" for name in optional})
+        pages = {lst.name: parse_page(lst, 1, answers[f"page:{lst.name}"]) for lst in listings
+                 if answers[f"page:{lst.name}"] is not REFUSED}
         return pages, {key: answers[key] for key in (extra or {})}
 
-    def iter_pages(self, listing: Listing, first: Page | None = None) -> Iterator[Page]:
-        """Every page of a listing, the first one given or read, the rest 25 pages per bulk call.
+    def paginator(self, listing: Listing, first: Page | None = None) -> PageNumberPaginator:
+        """Every page of a listing: page 1 given (from `first_pages`) or read, the rest 25 per bulk call."""
+        ahead = {1: first} if first is not None else {}
 
-        Raises `TableChanged` when rows were deleted meanwhile: the later pages shifted and
-        a row may have been skipped.
-        """
-        guard = PageGuard(listing)
-        if first is None:
-            first = self.first_pages([listing])[0][listing.name]
-        guard.check(first)
-        yield first
-        if first.last:
-            return
-        number = 2
-        while number <= first.pages:
-            batch = list(range(number, min(first.pages, number + BULK_MAX - 1) + 1))
-            calls = [self._sub(f"{listing.name}:{n}", listing.resource, listing.page_params(n)) for n in batch]
-            answers = self.bulk(calls)
-            for n in batch:
-                code, body = answers[f"{listing.name}:{n}"]
-                page = parse_page(listing, n, self._sub_result(code, body, f"GET {listing.resource}"))
-                if page.count < first.count or (not page.rows and n < first.pages):
-                    raise TableChanged(f"Shoper {listing.resource}: rows were deleted during the read "
-                                       f"({first.count} then {page.count}); run again")
-                if not page.rows:
-                    return
-                page = Page(page.number, first.pages, page.count, page.rows)
-                guard.check(page)
-                yield page
-            number = batch[-1] + 1
+        def one(number: int, size: int) -> Page:
+            if number in ahead:
+                return ahead.pop(number)
+            return self.first_pages([listing])[0][listing.name] if number == 1 else self._pages(listing, [number])[0]
+
+        field_name = listing.id_field
+        return PageNumberPaginator(one, size=PAGE_SIZE, what=f"Shoper {listing.resource}",
+                                   key=(lambda row: row.get(field_name)) if field_name else None,
+                                   fetch_many=lambda numbers, size: self._pages(listing, numbers),
+                                   batch=BULK_MAX, max_rewinds=MAX_REWINDS)
+
+    def _pages(self, listing: Listing, numbers: list[int]) -> list[Page]:
+        calls = [self._sub(f"{listing.name}:{n}", listing.resource, listing.page_params(n)) for n in numbers]
+        answers = self.bulk(calls)
+        return [parse_page(listing, n, self._sub_result(*answers[f"{listing.name}:{n}"], f"GET {listing.resource}"))
+                for n in numbers]
 
     def iter_rows(self, listing: Listing, first: Page | None = None) -> Iterator[dict[str, Any]]:
-        """Every row once; the listing is read once more from page 1 when rows were deleted meanwhile.
-
-        A second change in a row raises `TableChanged` (the read is incomplete: nothing is archived).
-        """
-        seen: set[str] = set()
-
-        def unseen(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-            for row in rows:
-                key = str(row.get(listing.id_field)) if listing.id_field else None
-                if key is not None:
-                    if key in seen:
-                        continue  # the second pass repeats the rows of the first
-                    seen.add(key)
-                yield row
-
-        try:
-            for page in self.iter_pages(listing, first):
-                yield from unseen(page.rows)
-        except TableChanged as exc:
-            log.info("%s; reading %s again", exc, listing.resource)
-            for page in self.iter_pages(listing):
-                yield from unseen(page.rows)
-
-
-class TableChanged(HttpError):
-    """Rows of a listing were deleted while its pages were read."""
+        """Every row once, in the listing's order; a row deleted mid-read hides no other one."""
+        return rows(self.paginator(listing, first))
 
 
 def _bulk_answers(pending: list[dict[str, Any]], body: Any,

@@ -2,41 +2,38 @@
 
 One run reads, all through `POST /webapi/rest/bulk` (25 pages per HTTP call):
 the lookups (languages, taxes, options, option values, categories,
-categories-tree), every page of `product-stocks` (variants and stock,
-re-read on every run because stock changes do not move a product's `edit_date`),
-`product-images`, and `products` (all of them, or on an incremental run only
-those with `edit_date` at or after the cursor minus `LOOKBACK`; see `CursorTracker`).
-Products not re-read are accounted for from their stock rows as `StockUpdate`s,
-so nothing is archived by mistake and stock still follows the shop.
+categories-tree), the running special offers (`price = current`), every page of
+`product-stocks` (variants and stock, re-read on every run because stock changes
+and promotions do not move a product's `edit_date`), `product-images`, and
+`products` (all of them, or on an incremental run only those with `edit_date` in
+the kit's change window). Products not re-read are accounted for from their stock
+rows as `StockUpdate`s, so nothing is archived by mistake and stock and promotion
+prices still follow the shop.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.models import Item
+from gwsync.kit import Facts, Page, first_image, shop_identity
+from gwsync.models import Item, Present
 
 from . import mapping
-from .client import API_PATH, BULK_MAX, ShoperClient, watch_bucket
-from .pagination import PAGE_SIZE, Listing, Page
+from .client import API_PATH, BULK_MAX, PAGE_SIZE, Listing, ShoperClient, watch_bucket
 
 log = logging.getLogger(__name__)
 
-RATE_PER_SECOND = 2.0  # Shoper's default leak rate (X-Shop-Api-Bandwidth)
 RATE_BURST = 8  # below the default bucket size of 10 (X-Shop-Api-Limit)
-# The incremental window starts this much before the cursor: `edit_date` is naive shop-local
-# time, and when the clocks go back in autumn an hour of timestamps repeats.
-LOOKBACK = timedelta(minutes=65)
 IMAGE_FILTER_CHUNK = 200  # product ids per `product_id in [...]` filter
 IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image table instead
 
@@ -44,6 +41,13 @@ IMAGE_FILTER_MAX = 500  # more changed products than this: read the whole image 
 class ShoperConnector(Connector):
     platform = "shoper"
     title = "Shoper"
+    # Listings page by number (1-based, 50 at most) with the row count in every page: the shift
+    # guard steps back when it drops. `edit_date` is naive shop-local time (Europe/Warsaw: the
+    # window moves back when the clocks go back in autumn); the margin covers saves in progress
+    # and the one-second granularity. 2 calls/s is Shoper's default leak rate (X-Shop-Api-Bandwidth).
+    facts = Facts(paging="page-number", page_size=PAGE_SIZE, row_key="product_id", shift_guard="count",
+                  cursor_field="edit_date", time_zone="Europe/Warsaw", margin=timedelta(minutes=2),
+                  rate_limit=2.0)
     settings = (
         Setting("url", "SHOPER_URL", "Shop address, e.g. https://sklep123456.shoparena.pl", kind="url"),
         Setting("client_id", "SHOPER_CLIENT_ID", "WebAPI user login (or application client id)",
@@ -52,6 +56,8 @@ class ShoperConnector(Connector):
                 secret=True, credential=True),
         Setting("language", "SHOPER_LANGUAGE", "Locale of names and option values, e.g. pl_PL",
                 required=False, default=mapping.DEFAULT_LANGUAGE),
+        Setting("price", "SHOPER_PRICE", "current (what a customer pays now, promotions included) or regular",
+                required=False, default="current"),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -61,15 +67,17 @@ class ShoperConnector(Connector):
             if self.base_url.lower().endswith(suffix):  # tolerate a pasted API address
                 self.base_url = self.base_url[: -len(suffix)]
         self.language = str(self.config.get("language") or mapping.DEFAULT_LANGUAGE).strip()
-        self.limiter = RateLimiter(RATE_PER_SECOND, RATE_BURST)
+        self.price_mode = str(self.config.get("price") or "current").strip().lower()
+        if self.price_mode not in mapping.PRICE_MODES:
+            raise ConfigError(f"SHOPER_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
+        self.limiter = RateLimiter(self.facts.rate_limit, RATE_BURST)
         http = self.http(f"{self.base_url}/{API_PATH}", limiter=self.limiter,
                          on_response=watch_bucket(self.limiter))
         self.client = ShoperClient(http, str(self.config["client_id"]), str(self.config["client_secret"]))
 
     @property
     def shop(self) -> str:
-        parts = urlsplit(self.base_url)
-        return (parts.netloc.lower() + parts.path.rstrip("/")) or self.base_url
+        return shop_identity(self.base_url, setting="SHOPER_URL")
 
     def close(self) -> None:
         self.client.http.close()
@@ -101,64 +109,88 @@ class ShoperConnector(Connector):
     # -- read -----------------------------------------------------------------------------
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
-        since = None
-        if not ctx.full and ctx.cursor:
-            since = mapping.edit_date_minus(ctx.cursor, LOOKBACK)
-        product_filter = {"edit_date": {">=": since}} if since else None
-
-        products = Listing("products", "products",
-                           {"order": "product_id ASC", **({"filters": product_filter} if product_filter else {})},
+        cursor = self.facts.cursor(ctx, what="Shoper")
+        since = cursor.since_text()
+        product_filter = {"filters": {"edit_date": {">=": since}}} if since else {}
+        products = Listing("products", "products", {"order": "product_id ASC", **product_filter},
                            id_field="product_id")
         stocks = Listing("stocks", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")
         images = Listing("images", "product-images", {"order": "gfx_id ASC"}, id_field="gfx_id")
+        offers = Listing("offers", "specialoffers", id_field="promo_id")
         lookups = [Listing("taxes", "taxes", id_field="tax_id"),
                    Listing("options", "options", id_field="option_id"),
                    Listing("values", "option-values", id_field="ovalue_id"),
                    Listing("categories", "categories", id_field="category_id"),
-                   Listing("languages", "languages")]
-        listings = [*lookups, products, stocks] + ([images] if since is None else [])
+                   Listing("languages", "languages", id_field="lang_id")]
+        listings = [*lookups, products, stocks] + ([images] if since is None else []) + (
+            [offers] if self.price_mode == "current" else [])
 
-        first, extra = self.client.first_pages(listings, {"tree": ("categories-tree", {})})
+        first, extra = self.client.first_pages(listings, {"tree": ("categories-tree", {})}, optional=["offers"])
         rows = {lst.name: list(self.client.iter_rows(lst, first[lst.name])) for lst in lookups}
         self._check_language(rows["languages"])
         lookup = mapping.build_lookups(
             self.base_url, self.language, taxes=rows["taxes"], options=rows["options"],
-            option_values=rows["values"], categories=rows["categories"], tree=extra["tree"])
+            option_values=rows["values"], categories=rows["categories"], tree=extra["tree"],
+            price_mode=self.price_mode, offers=self._offers(offers, first, ctx))
 
         stock_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in self.client.iter_rows(stocks, first["stocks"]):
             stock_rows[str(row.get("product_id"))].append(_compact_stock(row))
         image_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        whole_image_table = since is None or first["products"].count > IMAGE_FILTER_MAX
+        whole_image_table = since is None or (first["products"].total or 0) > IMAGE_FILTER_MAX
         if whole_image_table:
             for row in self.client.iter_rows(images, first.get("images")):
                 image_rows[str(row.get("product_id"))].append(_compact_image(row))
 
         yielded: set[str] = set()
-        cursor = CursorTracker(ctx.cursor if since else None)
         for page_rows in self._product_batches(products, first["products"]):
             if not whole_image_table:
                 image_rows = self._images_for([str(p.get("product_id")) for p in page_rows])
             for record in page_rows:
                 product_id = str(record.get("product_id"))
                 yielded.add(product_id)
-                cursor.saw(record.get("edit_date"))
+                cursor.saw(product_id, record.get("edit_date"))
                 yield from mapping.map_product(record, stock_rows.get(product_id, ()),
                                                image_rows.get(product_id, ()), lookup)
 
         # Products not re-read (unchanged since the cursor, or shifted between pages by a
         # concurrent delete) still exist: their stock rows say so and carry stock and price.
+        present: list[str] = []
         for product_id, rows_ in stock_rows.items():
             if product_id not in yielded:
-                yield from mapping.stock_updates(product_id, rows_)
+                updates = mapping.stock_updates(product_id, rows_, lookup)
+                yield from updates
+                if not updates:
+                    present.append(product_id)
+        if present:
+            yield Present(product_ids=tuple(present))
 
-        if ctx.full or since is None:
+        if cursor.full:
             ctx.notes.append(f"read {len(yielded)} products and {sum(map(len, stock_rows.values()))} "
                              "stock rows")
         else:
             ctx.notes.append(f"{len(yielded)} products changed since {since}; "
                              f"{len(stock_rows) - len(yielded & stock_rows.keys())} checked for stock only")
-        ctx.new_cursor = cursor.next_cursor()
+        cursor.commit()
+
+    def _offers(self, listing: Listing, first: Mapping[str, Page], ctx: ReadContext) -> dict[str, mapping.Offer]:
+        """Special offers running now (shop time), read once per run: promotions start and end
+        without touching the products, so every run re-evaluates them."""
+        if self.price_mode != "current":
+            return {}
+        if listing.name not in first:
+            ctx.notes.append("Shoper: special offers (specialoffers) could not be read (no right, or not in "
+                             "this shop); regular prices are sent. Give the WebAPI user's group read access "
+                             "to promotions.")
+            return {}
+        now = datetime.now(ZoneInfo(self.facts.time_zone)).replace(tzinfo=None)
+        return mapping.active_offers(self.client.iter_rows(listing, first[listing.name]), now)
+
+    def fetch_image(self, url: str) -> requests.Response:
+        """An image row without `extension`: the first candidate file whose bytes are an image
+        (or `BrokenImage` naming the files tried: the report lists it)."""
+        return first_image(lambda candidate: self.client.http.get(candidate, stream=True),
+                           mapping.image_candidates(url))
 
     def _product_batches(self, listing: Listing, first: Page) -> Iterator[list[dict[str, Any]]]:
         """Product rows in groups of what one bulk call brings (25 pages), each product once."""
@@ -192,35 +224,9 @@ class ShoperConnector(Connector):
         return out
 
 
-class CursorTracker:
-    """The next run's `edit_date` cursor: the newest one read, minus how long this read took.
-
-    Product pages are fetched while the Gateway writes go on, so a read can last many
-    minutes. A product saved after its page was fetched is missed by this run, while a
-    product saved later on a later page moves the newest `edit_date` past it. Subtracting
-    the read's duration puts the cursor before the read started (in the shop's own clock,
-    so the clock of this machine does not matter): the next run reads the missed one.
-    """
-
-    def __init__(self, previous: str | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.previous = previous
-        self.newest: str | None = None
-        self._clock = clock
-        self._started = clock()
-
-    def saw(self, edit_date: Any) -> None:
-        self.newest = mapping.latest_edit_date(self.newest, edit_date)
-
-    def next_cursor(self) -> str | None:
-        if self.newest is None:
-            return self.previous  # nothing changed: the window stays where it was
-        took = timedelta(seconds=math.ceil(self._clock() - self._started))
-        return mapping.edit_date_minus(self.newest, took)
-
-
-_STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "stock",
+_STOCK_FIELDS = ("stock_id", "product_id", "extended", "price", "price_type", "comp_price", "comp_promo_price", "stock",
                  "code", "ean", "active", "options", "gfx_id")
-_IMAGE_FIELDS = ("gfx_id", "product_id", "unic_name", "extension", "main", "order", "hidden")
+_IMAGE_FIELDS = ("gfx_id", "product_id", "unic_name", "extension", "name", "main", "order", "hidden")
 
 
 def _compact_stock(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -127,7 +127,9 @@ class ShoperShop:
         self.products: dict[str, dict[str, Any]] = {}
         self.stocks: dict[str, dict[str, Any]] = {}
         self.images: dict[str, dict[str, Any]] = {}
-        self._next = {"product": 1, "stock": 1, "gfx": 1}
+        self.offers: dict[str, dict[str, Any]] = {}  # `specialoffers` rows
+        self.files: dict[str, str] = {}  # unic_name -> the real file's extension (rows may lack one)
+        self._next = {"product": 1, "stock": 1, "gfx": 1, "promo": 1}
         self._clock = datetime(2025, 1, 2, 9, 0, 0)
 
     # -- catalog ----------------------------------------------------------------------------
@@ -237,7 +239,35 @@ class ShoperShop:
                "extension": extension, "hidden": "0",
                "translations": {"pl_PL": {"translation_id": gfx_id, "gfx_id": gfx_id, "name": "", "lang_id": "1"}}}
         self.images[gfx_id] = row
+        self.files[row["unic_name"]] = extension
         return row
+
+    def drop_image_extensions(self, product_id: str) -> None:
+        """What real shops answer: image rows and `main_image` without `extension`."""
+        with self.lock:
+            for row in self.images.values():
+                if row["product_id"] == product_id:
+                    row.pop("extension", None)
+            self.products[product_id].get("main_image", {}).pop("extension", None)
+
+    def add_promotion(self, product_id: str, discount: str = "20.00", discount_type: str = "3",
+                      date_from: str = "2025-01-01 00:00:00", date_to: str = "2099-12-31 23:59:59") -> dict:
+        """A special offer (`/specialoffers` row) and the promotion prices Shoper computes into the
+        product's stock rows (`comp_promo_price`); the product's `edit_date` does not move."""
+        with self.lock:
+            promo_id = self._id("promo")
+            offer = {"promo_id": promo_id, "product_id": product_id, "date_from": date_from, "date_to": date_to,
+                     "discount": discount, "discount_type": discount_type, "condition_type": "1",
+                     "stocks": []}
+            self.offers[promo_id] = offer
+            for row in self.rows_of(product_id):
+                regular = Decimal(row["comp_price"])
+                off = Decimal(discount)
+                promo = regular - off if discount_type == "2" else regular * (100 - off) / 100
+                row["comp_promo_price"] = _money(promo)
+            base = next(r for r in self.rows_of(product_id) if r["extended"] == "0")
+            self.products[product_id]["stock"]["comp_promo_price"] = base["comp_promo_price"]
+            return offer
 
     def _set_main_image(self, product_id: str) -> None:
         rows = [r for r in self.images.values() if r["product_id"] == product_id and r["main"] == "1"]
@@ -284,6 +314,8 @@ class ShoperShop:
             return list(self.stocks.values()), "stock_id"
         if resource == "product-images":
             return list(self.images.values()), "gfx_id"
+        if resource == "specialoffers":
+            return list(self.offers.values()), "promo_id"
         if resource == "taxes":
             return TAXES, "tax_id"
         if resource == "languages":
@@ -525,7 +557,7 @@ def create_app(shop: ShoperShop) -> Flask:
         stem, _, extension = name.rpartition(".")
         with shop.lock:
             row = next((r for r in shop.images.values() if r["unic_name"] == stem), None)
-        if row is None or row["extension"] != extension:
+        if row is None or shop.files.get(stem) != extension:
             return Response("Not found", status=404, mimetype="text/html")
         if extension == "png":
             return Response(_png(stem.encode()), mimetype="image/png")

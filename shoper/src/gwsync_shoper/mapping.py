@@ -3,22 +3,24 @@
 Shoper sends numbers and flags as strings (`"1"`, `"99"`, `"6.0"`), keeps names
 in `translations["pl_PL"]`, and lists variants as `product-stocks` rows with
 `extended = "1"` next to every product's base row (`extended = "0"`). Prices
-(`comp_price`) are gross.
+(`comp_price`) are gross. With `price = current` (the default) a row's price is the
+promotion price a customer pays now (`comp_promo_price`, or the offer's discount
+applied) while an active special offer covers it; `regular` keeps `comp_price`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from gwsync.kit import running
 from gwsync.models import (
     Image,
     ImageAccess,
     Item,
-    Seen,
     Skipped,
     StockUpdate,
     Variant,
@@ -30,7 +32,19 @@ from pydantic import ValidationError
 
 DEFAULT_LANGUAGE = "pl_PL"
 EXEMPT_TAX_NAMES = ("zw", "np")  # "zw." (exempt) and "np." (not taxable): sent as VAT0
-EDIT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+PRICE_MODES = ("current", "regular")
+# A row without `extension`: the candidates tried, in order, on the shop (`fetch_image`).
+IMAGE_EXTENSIONS = ("jpg", "png", "webp", "gif", "jpeg")
+NO_EXTENSION = "#no-extension"  # marks an image URL whose file name must be resolved
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An active special offer (`/specialoffers` row) of one product."""
+
+    discount: Decimal
+    kind: str  # discount_type: "2" an amount off, "3" a percentage off
+    stock_ids: frozenset[str] = frozenset()  # rows it covers; empty: every row of the product
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,8 @@ class Lookups:
     option_values: Mapping[str, str] = field(default_factory=dict)  # ovalue_id -> value
     category_names: Mapping[str, str] = field(default_factory=dict)  # category_id -> name
     category_parents: Mapping[str, str | None] = field(default_factory=dict)  # from categories-tree
+    price_mode: str = "current"
+    offers: Mapping[str, Offer] = field(default_factory=dict)  # product_id -> its active offer
 
 
 # -- small conversions ------------------------------------------------------------------------
@@ -91,27 +107,6 @@ def tax_rate(row: Mapping[str, Any]) -> int | None:
     return int(value)
 
 
-def parse_edit_date(value: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(value).strip(), EDIT_DATE_FORMAT)
-    except (TypeError, ValueError):
-        return None
-
-
-def edit_date_minus(value: str, delta: timedelta) -> str | None:
-    """An `edit_date` moved back by `delta` (the incremental window's start); None when unreadable."""
-    start = parse_edit_date(value)
-    return None if start is None else (start - delta).strftime(EDIT_DATE_FORMAT)
-
-
-def latest_edit_date(current: str | None, value: Any) -> str | None:
-    parsed = parse_edit_date(value)
-    if parsed is None:
-        return current
-    text = parsed.strftime(EDIT_DATE_FORMAT)
-    return text if current is None or text > current else current
-
-
 # -- lookups ----------------------------------------------------------------------------------
 
 def category_parents(tree: Any) -> dict[str, str | None]:
@@ -135,7 +130,8 @@ def category_parents(tree: Any) -> dict[str, str | None]:
 def build_lookups(base_url: str, language: str = DEFAULT_LANGUAGE, *,
                   taxes: Iterable[Mapping[str, Any]] = (), options: Iterable[Mapping[str, Any]] = (),
                   option_values: Iterable[Mapping[str, Any]] = (),
-                  categories: Iterable[Mapping[str, Any]] = (), tree: Any = None) -> Lookups:
+                  categories: Iterable[Mapping[str, Any]] = (), tree: Any = None,
+                  price_mode: str = "current", offers: Mapping[str, Offer] | None = None) -> Lookups:
     return Lookups(
         base_url=base_url.rstrip("/"),
         language=language,
@@ -147,6 +143,8 @@ def build_lookups(base_url: str, language: str = DEFAULT_LANGUAGE, *,
         category_names={str(row.get("category_id")): str(translation(row, language).get("name") or "").strip()
                         for row in categories},
         category_parents=category_parents(tree),
+        price_mode=price_mode,
+        offers=dict(offers or {}),
     )
 
 
@@ -171,13 +169,33 @@ def image_url(base_url: str, unic_name: str, extension: str) -> str:
     return f"{base_url.rstrip('/')}/userdata/public/gfx/{unic_name}.{extension}"
 
 
+def image_candidates(url: str) -> list[str]:
+    """The files an image row without `extension` may be, in the order they are tried.
+
+    Real shops' rows may lack `extension`: the extension of the row's original `name`
+    comes first, then the usual ones under `/userdata/public/gfx/`, then the pre-5.7.7
+    `/userdata/gfx/{unic_name}.jpg` the 2020 importer assumed.
+    """
+    base, _, rest = url.partition("/userdata/public/gfx/")
+    unic_name, _, hint = rest.partition(NO_EXTENSION)
+    hint = hint.lstrip(":").lower()
+    extensions = ([hint] if hint else []) + [e for e in IMAGE_EXTENSIONS if e != hint]
+    return [image_url(base, unic_name, e) for e in extensions] + [f"{base}/userdata/gfx/{unic_name}.jpg"]
+
+
 def map_image(row: Mapping[str, Any], base_url: str) -> Image | None:
     unic_name = str(row.get("unic_name") or "").strip()
     extension = str(row.get("extension") or "").strip().lstrip(".").lower()
-    if not unic_name or not extension:
+    if not unic_name:
         return None
-    return Image(url=image_url(base_url, unic_name, extension), access=ImageAccess.PUBLIC,
-                 key=f"gfx:{row.get('gfx_id')}:{unic_name}")
+    key = f"gfx:{row.get('gfx_id')}:{unic_name}"
+    if not extension:
+        # fetched by the connector, which tries the candidate files and keeps the one that is an image
+        named = str(row.get("name") or "").rpartition(".")[2].lower()
+        hint = named if named in IMAGE_EXTENSIONS else ""
+        url = f"{base_url.rstrip('/')}/userdata/public/gfx/{unic_name}{NO_EXTENSION}{':' + hint if hint else ''}"
+        return Image(url=url, access=ImageAccess.AUTH, key=key)
+    return Image(url=image_url(base_url, unic_name, extension), access=ImageAccess.PUBLIC, key=key)
 
 
 def _image_order(row: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -225,6 +243,45 @@ def stock_price(row: Mapping[str, Any], base_price: Decimal | None = None) -> De
     if kind == "3":
         return base_price - price
     return price
+
+
+def active_offers(rows: Iterable[Mapping[str, Any]], now: datetime) -> dict[str, Offer]:
+    """Special offers running at `now` (shop-local time), by product id; a missing end never ends."""
+    out: dict[str, Offer] = {}
+    for row in rows:
+        if not running(row.get("date_from"), row.get("date_to"), now) or row.get("product_id") in (None, ""):
+            continue
+        try:
+            discount = to_money(row.get("discount") or 0)
+        except ValueError:
+            continue
+        stocks = row.get("stocks") or ()
+        ids = frozenset(str(s.get("stock_id") if isinstance(s, dict) else s) for s in stocks)
+        out[str(row["product_id"])] = Offer(discount, str(row.get("discount_type") or "3"), ids)
+    return out
+
+
+def current_price(row: Mapping[str, Any], regular: Decimal | None, product_id: str,
+                  lookups: Lookups) -> Decimal | None:
+    """What a customer pays now: the promotion price while an active offer covers the row."""
+    offer = lookups.offers.get(product_id)
+    if lookups.price_mode == "regular" or offer is None or regular is None:
+        return regular
+    if offer.stock_ids and str(row.get("stock_id")) not in offer.stock_ids:
+        return regular
+    promo = None
+    if row.get("comp_promo_price") not in (None, ""):
+        try:
+            promo = to_money(row["comp_promo_price"])
+        except ValueError:
+            promo = None
+    if promo is None or not 0 < promo < regular:  # no computed promo price: apply the discount
+        if offer.kind == "2":
+            promo = regular - offer.discount
+        else:
+            promo = (regular * (Decimal(100) - offer.discount) / Decimal(100)).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return promo if 0 < promo < regular else regular
 
 
 def variant_options(row: Mapping[str, Any], lookups: Lookups) -> dict[str, str]:
@@ -287,6 +344,7 @@ def map_product(product: Mapping[str, Any], stock_rows: Iterable[Mapping[str, An
         base_price = stock_price(base) if base else None
     except ValueError as exc:
         return [Skipped(product_id=product_id, reason=f"price: {exc}")]
+    shown_price = current_price(base, base_price, product_id, lookups) if base else None
     images = map_images(image_rows, lookups.base_url, product.get("main_image"))
     images_by_gfx = {img.key.split(":")[1]: img for img in images if img.key}
 
@@ -295,7 +353,7 @@ def map_product(product: Mapping[str, Any], stock_rows: Iterable[Mapping[str, An
     for row in variant_rows:
         variant_id = str(row.get("stock_id"))
         try:
-            price = stock_price(row, base_price)
+            price = current_price(row, stock_price(row, base_price), product_id, lookups)
         except ValueError as exc:
             items.append(Skipped(product_id=product_id, variant_id=variant_id, reason=f"price: {exc}"))
             continue
@@ -325,7 +383,7 @@ def map_product(product: Mapping[str, Any], stock_rows: Iterable[Mapping[str, An
     mapped = build_product(
         product_id,
         name=str(text.get("name") or "").strip(),
-        price=base_price if base_price and base_price > 0 else None,
+        price=shown_price if shown_price and shown_price > 0 else None,
         vat=vat,
         stock=to_stock(base.get("stock")),
         sku=product.get("code") or base.get("code"),
@@ -342,22 +400,24 @@ def map_product(product: Mapping[str, Any], stock_rows: Iterable[Mapping[str, An
     return [mapped, *items]
 
 
-def stock_updates(product_id: str, stock_rows: Iterable[Mapping[str, Any]]) -> list[Item]:
-    """What an unchanged product (not re-read) still tells: its stock rows' stock and price."""
+def stock_updates(product_id: str, stock_rows: Iterable[Mapping[str, Any]], lookups: Lookups) -> list[Item]:
+    """What an unchanged product (not re-read) still tells: its stock rows' stock and price
+    (the promotion price while an offer runs: offers start and end without a product change).
+    An empty list: no usable price, the product is only present."""
     base, variants = split_stocks(stock_rows)
     updates: list[Item] = []
     if variants:
         base_price = _safe_price(base) if base else None
         for row in variants:
-            price = _safe_price(row, base_price)
+            price = current_price(row, _safe_price(row, base_price), product_id, lookups)
             if price is not None and price > 0:
                 updates.append(StockUpdate(product_id=product_id, variant_id=str(row.get("stock_id")),
                                            stock=to_stock(row.get("stock")), price=price))
     elif base is not None:
-        price = _safe_price(base)
+        price = current_price(base, _safe_price(base), product_id, lookups)
         if price is not None and price > 0:
             updates.append(StockUpdate(product_id=product_id, stock=to_stock(base.get("stock")), price=price))
-    return updates or [Seen(product_id=product_id)]
+    return updates
 
 
 def _safe_price(row: Mapping[str, Any], base: Decimal | None = None) -> Decimal | None:
@@ -370,5 +430,5 @@ def _safe_price(row: Mapping[str, Any], base: Decimal | None = None) -> Decimal 
 __all__ = [
     "Lookups", "build_lookups", "map_product", "stock_updates", "map_images", "map_image", "image_url",
     "tax_rate", "to_stock", "translation", "variant_options", "category_path", "category_parents",
-    "split_stocks", "stock_price", "flag", "edit_date_minus", "latest_edit_date", "parse_edit_date",
+    "split_stocks", "stock_price", "flag", "active_offers", "current_price", "image_candidates",
 ]

@@ -4,7 +4,9 @@ A connector is its settings, a client that fetches one page of a listing, pure
 mapping functions, and these pieces; see docs/writing-a-connector.md.
 """
 
-from .cursor import DAILY, ChangeCursor
+from .cursor import DAILY, ChangeCursor, cursor_text
+from .facts import POSITION_PAGING, Facts
+from .files import first_image, naive_time, running
 from .identity import shop_identity
 from .pagination import (
     CursorPaginator,
@@ -19,6 +21,7 @@ from .pagination import (
 )
 
 __all__ = [
-    "DAILY", "ChangeCursor", "CursorPaginator", "KeysetPaginator", "OffsetPaginator", "Page",
-    "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "rows", "shop_identity",
+    "DAILY", "POSITION_PAGING", "ChangeCursor", "CursorPaginator", "Facts", "KeysetPaginator",
+    "OffsetPaginator", "Page", "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "cursor_text",
+    "first_image", "naive_time", "rows", "running", "shop_identity",
 ]

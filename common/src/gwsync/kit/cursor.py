@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 2
 DAILY = timedelta(days=1)
+FOLD_HORIZON = timedelta(hours=2)  # longer than any clock change: a fold later than this cannot matter
 NAIVE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -81,6 +82,8 @@ class ChangeCursor:
         self._full_at: datetime | None = _instant(stored.get("full_at")) if stored else None
         self._seen_before: dict[str, str] = dict(stored.get("seen") or {}) if stored else {}
         self.reason = self._full_reason(stored)
+        if self.reason is not None:
+            ctx.full = True  # tell the engine: this read lists the whole catalog (a complete listing)
 
     # -- the decision ---------------------------------------------------------------
 
@@ -93,6 +96,7 @@ class ChangeCursor:
         """The connector knows better (its lookups changed): read everything this run."""
         if self.reason is None:
             self.reason = reason
+            self.ctx.full = True
             self.ctx.notes.append(f"{self.what}: full read ({reason})")
 
     def _full_reason(self, stored: Mapping[str, Any] | None) -> str | None:
@@ -116,14 +120,15 @@ class ChangeCursor:
     def since_local(self) -> datetime | None:
         """The window start as the naive shop-local time to compare change times with.
 
-        When the shop's clocks went back since the window start, naive times after
-        the fold are earlier than the start's naive time: start earlier by the fold.
+        When the shop's clocks go back shortly after the window start, the naive times
+        just after the fold are earlier than the start's own: start earlier by the fold.
+        A fold long after the start needs nothing (naive times there are later anyway).
         """
         since = self.since
         if since is None:
             return None
         local = since.astimezone(self.tz)
-        fold = local.utcoffset() - self._now().astimezone(self.tz).utcoffset()
+        fold = local.utcoffset() - (since + FOLD_HORIZON).astimezone(self.tz).utcoffset()
         naive = local.replace(tzinfo=None)
         return naive - fold if fold > timedelta(0) else naive
 
@@ -226,3 +231,14 @@ def _instant(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def cursor_text(since: datetime, *, full_at: datetime | None = None, tz: str | tzinfo = "UTC",
+                meta: Mapping[str, Any] | None = None) -> str:
+    """A stored cursor whose window starts at `since` (naive: in `tz`); for tests and migrations."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=_zone(tz))
+    full_at = full_at or datetime.now(UTC)
+    return json.dumps({"v": VERSION, "since": since.astimezone(UTC).isoformat(),
+                       "full_at": full_at.astimezone(UTC).isoformat(), "seen": {}, "meta": dict(meta or {})},
+                      separators=(",", ":"), sort_keys=True)

@@ -124,24 +124,31 @@ class _PositionPaginator(Paginator[Row]):
     """Page numbers and offsets: the same stop rules and shift guard, positions differ."""
 
     def __init__(self, *, size: int, what: str, key: Callable[[Row], Hashable] | None = None,
-                 short_page_ends: bool = True, max_pages: int = MAX_PAGES) -> None:
+                 short_page_ends: bool = True, max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
         super().__init__(what=what, key=key, max_pages=max_pages)
         self.size = size
         self.short_page_ends = short_page_ends
+        self.max_rewinds = max_rewinds
 
     def _fetch_at(self, index: int, size: int) -> Page[Row]:
         raise NotImplementedError
 
     def _pages(self) -> Iterator[Sequence[Row]]:
-        index, total, previous = 0, None, None
+        index, total, previous, emptied = 0, None, None, None
         while True:
             page = self._fetch_at(index, self.size)
             size = page.size or self.size
+            if emptied is not None and page.total is not None and page.total >= emptied:
+                raise PagingError(f"{self.what}: a page came back empty although the listing still "
+                                  f"counts {page.total} rows; the read would be incomplete")
+            emptied = None
             expected = total is not None and index * size < total
             if expected and (page.total is not None and page.total < total or not page.rows):
                 # rows before the read position went away: the rest moved onto pages already read
                 deleted = total - page.total if page.total is not None else total - index * size
                 index = self._rewind(index, deleted, size)
+                if not page.rows and page.total is None:
+                    emptied = total  # the count must have dropped when the listing is read again
                 total, previous = page.total, None
                 continue
             if page.total is not None:
@@ -160,9 +167,9 @@ class _PositionPaginator(Paginator[Row]):
     def _rewind(self, index: int, deleted: int, size: int) -> int:
         """Rows deleted before the read position moved up to `deleted` rows onto pages already read."""
         self.rewinds += 1
-        if self.rewinds > MAX_REWINDS:
-            raise PagingError(f"{self.what}: rows keep disappearing during the read ({self.rewinds} "
-                              "times); run again later")
+        if self.rewinds > self.max_rewinds:
+            raise PagingError(f"{self.what}: rows were deleted during the read {self.rewinds} times; "
+                              "the listing keeps changing, run again later")
         if self.key is None:
             raise PagingError(f"{self.what}: {deleted} rows were deleted during the read and rows may "
                               "have shifted out of view; run again")
@@ -193,8 +200,9 @@ class PageNumberPaginator(_PositionPaginator[Row]):
                  what: str, first: int = 1, key: Callable[[Row], Hashable] | None = None,
                  short_page_ends: bool = True,
                  fetch_many: Callable[[list[int], int], Sequence[Page[Row] | Sequence[Row] | None]] | None = None,
-                 batch: int = 1, max_pages: int = MAX_PAGES) -> None:
-        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages)
+                 batch: int = 1, max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
+        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages,
+                         max_rewinds=max_rewinds)
         self.fetch = fetch
         self.first = first
         self.fetch_many = fetch_many
@@ -233,8 +241,9 @@ class OffsetPaginator(_PositionPaginator[Row]):
 
     def __init__(self, fetch: Callable[[int, int], Page[Row] | Sequence[Row] | None], *, size: int,
                  what: str, key: Callable[[Row], Hashable] | None = None, short_page_ends: bool = True,
-                 max_pages: int = MAX_PAGES) -> None:
-        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages)
+                 max_pages: int = MAX_PAGES, max_rewinds: int = MAX_REWINDS) -> None:
+        super().__init__(size=size, what=what, key=key, short_page_ends=short_page_ends, max_pages=max_pages,
+                         max_rewinds=max_rewinds)
         self.fetch = fetch
 
     def _fetch_at(self, index: int, size: int) -> Page[Row]:
@@ -257,6 +266,7 @@ class KeysetPaginator(Paginator[Row]):
         self.fetch = fetch
         self.size = size
         self.sort_key = key
+        self._dedup = _Dedup(None)  # keys only grow: nothing to remember, memory stays flat
 
     def _pages(self) -> Iterator[Sequence[Row]]:
         after = None

@@ -8,6 +8,7 @@ import secrets
 import signal
 import sys
 import uuid
+from importlib import metadata
 from typing import Any
 
 import click
@@ -27,6 +28,8 @@ def _stop_on_sigterm(*_: Any) -> None:
 
 
 @click.group()
+@click.version_option(metadata.version("gateway-sync-common"), "--version", prog_name="gateway-sandbox",
+                      message="%(prog)s %(version)s (gateway-sync-common)")
 def main() -> None:
     """A local emulator of the Gateway API (spec Part B) for tests, benchmarks and demos."""
 
@@ -83,12 +86,15 @@ def is_loopback_host(host: str) -> bool:
 @main.command("new-shop")
 @click.option("--db", "db", required=True, type=click.Path(dir_okay=False), help="SQLite file (created when missing).")
 @click.option("--guid", default=None, help="Shop guid (default: a new random one).")
-def new_shop(db: str, guid: str | None) -> None:
+@click.option("--name", default=None, help="A name for people, shown on the sandbox page.")
+def new_shop(db: str, guid: str | None, name: str | None) -> None:
     """Register a shop with a fresh random 32-byte key; prints env lines for it."""
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     store, _ = open_store(db)
     try:
         guid = store.add_shop(guid or str(uuid.uuid4()), key)
+        if name:
+            store.set_shop_name(guid, name)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     finally:

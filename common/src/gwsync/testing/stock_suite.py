@@ -141,3 +141,27 @@ class StockSuite:
         assert self.post(service, gw, self.event(guid, -1), shop=str(uuid.uuid4())).status_code == 401
         self.drain(service)
         assert fake.shop_stock(*identity) == before
+
+    def test_the_stock_pass_never_pushes_stock_a_pending_sale_has_not_reached(self, gw, fake, service):
+        guid, identity = self.item(gw, fake, at_least=5)
+        assert gw.run(stock_only=True, archive_missing=False).exit_code == 0
+        before = fake.shop_stock(*identity)
+        fake.set_shop_stock(*identity, before - 1)  # a sale in the shop
+        self.post(service, gw, self.event(guid, -2))  # a sale on the Gateway, stored, not applied yet
+        held = gw.run(stock_only=True, archive_missing=False)
+        assert held.counts["deferred"] >= 1 and gateway_stock(gw, guid) != before - 1
+        self.drain(service)
+        assert fake.shop_stock(*identity) == before - 3
+        synced = gw.run(stock_only=True, archive_missing=False)
+        assert synced.counts["created"] == synced.counts["archived"] == 0
+        assert gateway_stock(gw, guid) == before - 3  # both sales, once each, on both sides
+
+    def test_an_unchanged_shop_costs_the_stock_pass_no_gateway_write(self, gw, fake):
+        gw.run(stock_only=True, archive_missing=False)
+        writes = gw.writes()
+        again = gw.run(stock_only=True, archive_missing=False)
+        assert again.exit_code == 0 and gw.writes() == writes
+
+
+def gateway_stock(gw: Harness, guid: str) -> int:
+    return next(int(p.get("stock_level") or 0) for p in gw.products() if p["guid"] == guid)

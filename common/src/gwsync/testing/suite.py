@@ -33,6 +33,7 @@ from ..errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKE
 from ..models import Image, Item, Present, Product
 from ..state import ShopLock, SqliteState, state_file
 from ..sync import CURSOR_KEY, clean_shop_identity
+from .declared import DeclaredFactsChecks
 from .fake import FakePlatform
 from .harness import Harness
 
@@ -102,7 +103,7 @@ def identities(products: list[dict]) -> Counter:
     )
 
 
-class ConnectorSuite:
+class ConnectorSuite(DeclaredFactsChecks):
     connector: ClassVar[type[Connector]]
     catalog_size: ClassVar[int] = CATALOG
 
