@@ -214,6 +214,7 @@ def test_realistic_catalog(tmp_path):
         ids = realistic(fake)
         with Harness(MagentoConnector, fake.config(), tmp_path) as gw:
             report = gw.run()
+            assert report.counts["skipped"] == 1 and report.counts["failed"] == 0  # the bundle, with its reason
             assert report.exit_code == EXIT_OK  # the bundle is skipped, with its reason (exit 0, issue 12.5)
             assert report.exit_code_for({"skipped"}) == EXIT_ITEMS_FAILED  # --fail-on skipped
             assert [(s.identity.split("|")[2], s.reason) for s in report.skips] == [

@@ -48,7 +48,9 @@ def rest_base(url: str, store: str) -> str:
     text = (url or "").strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"MAGENTO_URL must start with http:// or https:// (got {text!r})")
+        raise ConfigError("MAGENTO_URL must start with http:// or https://, e.g. https://shop.example.com")
+    if "@" in parts.netloc:  # credentials never travel in the URL: the integration's values are separate
+        raise ConfigError("MAGENTO_URL must not contain a user name or password; give only the shop's address")
     path = parts.path.rstrip("/")
     lowered = path.lower()
     cut = lowered.find("/rest")
