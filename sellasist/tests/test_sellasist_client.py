@@ -171,9 +171,9 @@ def test_an_html_404_stops_the_run_without_archiving(tmp_path, fake):
         assert result.exit_code == EXIT_CANNOT_RUN and "SELLASIST_URL" in result.stderr
         assert len(gw.products()) == fake.expected_items()  # nothing archived
         fake.account.html_404 = False
-        items = fake.expected_items()
-        fake.account.products.clear()
-        assert gw.run().counts["archived"] == items  # a real "No records found" is an empty catalog
+        gone = fake.remove_product()  # the list now ends on a real "No records found"
+        report = gw.run()
+        assert report.complete and report.counts["archived"] == 1 and gone
 
 
 def test_price_setting_is_checked_and_reported(tmp_path, fake):
