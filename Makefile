@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_DIRS := $(wildcard */tests)
 DOCKERFILES := $(wildcard */Dockerfile)
 
-.PHONY: install demo demo-stop test lint bench clean
+.PHONY: install demo demo-stop test lint bench clean constraints
 
 install: $(STAMP)
 
@@ -19,11 +19,12 @@ $(STAMP): $(wildcard */pyproject.toml) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p)[test])
 	@touch $@
 
+# DEMO_PORT=8765 by default; a port held by something else makes the demo pick a free one
 demo: install
 	@$(BIN)/python scripts/demo.py
 
 demo-stop:
-	@$(BIN)/python scripts/demo.py --stop
+	@$(PYTHON) scripts/demo.py --stop
 
 lint: install
 	$(BIN)/ruff check .
@@ -35,5 +36,10 @@ test: install lint
 bench: install
 	@for script in bench/bench_*.py; do $(BIN)/python $$script; done
 
+constraints: install
+	$(BIN)/python scripts/constraints.py
+
+# the demo sandbox is stopped first: it would keep serving a database that no longer exists
 clean:
+	@$(PYTHON) scripts/demo.py --stop
 	rm -rf $(VENV) .demo .pytest_cache

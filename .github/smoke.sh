@@ -4,11 +4,14 @@
 # Gateway key, shop GUID and platform credentials piped to `docker run -i`.
 set -euo pipefail
 platform=$1
-image=gateway-$platform:ci
+image=gateway-$platform:ci          # the production image runs the import
+smoke_image=gateway-$platform:smoke  # the same plus the sandbox and the platform's fake
 trap 'docker rm -f gw-smoke >/dev/null 2>&1 || true' EXIT
 
-docker run -d --name gw-smoke --entrypoint python "$image" -m gwsync.testing.smoke "$platform" \
-  --settings /tmp/settings
+# The state volume is mounted here too: a fake that is a file (Subiekt GT's SQLite copy) lives
+# where the import container sees it (GWSYNC_SMOKE_DIR); the others do not use it.
+docker run -d --name gw-smoke -v "gwsync-smoke-$platform:/data" -e GWSYNC_SMOKE_DIR=/data \
+  --entrypoint python "$smoke_image" -m gwsync.testing.smoke "$platform" --settings /tmp/settings
 for _ in $(seq 60); do docker exec gw-smoke test -s /tmp/settings && break; sleep 1; done
 settings=$(docker exec gw-smoke cat /tmp/settings)
 env_args=()

@@ -1,12 +1,17 @@
 """Benchmark: the PrestaShop connector against the fake webservice and the sandbox Gateway.
 
-    .venv/bin/python bench/bench_prestashop.py [--products 2000] [--latency 0.02]
+    .venv/bin/python bench/bench_prestashop.py [--products 2000] [--latency 0.02] [--rate-limit 25]
 
 A generated shop (40 % of products with 2-6 combinations, 1-4 images each) behind the given
 latency. Prints, per run, wall time, PrestaShop and Gateway calls (total and per product),
 image downloads, writes and peak RSS: a full import, an immediate re-run, a run after one
 price change, one stock change, one new and one removed product, and another re-run.
 Not a test.
+
+Every import runs as its own process; the row also has its peak RSS, Gateway 429s, the most
+Gateway requests in flight, the achieved Gateway rate and a check for identities stored twice.
+`--rate-limit 25`: the sandbox allows 25 requests/s (429, Retry-After: 1) and the row adds
+the utilisation of that limit.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from gwsync.testing.bench import change_scenario, measured_run, print_rows, scenario_parser
+from gwsync.testing.bench import change_scenario, measured_run, print_rows, rate_limited, scenario_parser
 from gwsync.testing.harness import Harness
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
@@ -37,6 +42,7 @@ def main() -> None:
         shop = fake.shop
         images = sum(len(p["associations"]["images"]) for p in shop.products.values())
         h = Harness(PrestaShopConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency)
+        rate_limited(h, args.rate_limit)
         try:
             print(f"catalog: {args.products} PrestaShop products, {len(shop.combinations)} combinations "
                   f"({fake.expected_items()} Gateway items), {images} images; PrestaShop latency "

@@ -88,3 +88,49 @@ def test_prompts_stop_at_the_end_of_piped_input(capsys):
         resolve(SETTINGS, {}, {}, Answers(Pipe(f"{KEY}\n{GUID}\n")),
                 environ={"GATEWAY_URL": "https://gw.example", "SHOP_URL": "https://s.example"})
     assert capsys.readouterr().err.count("(SHOP_") == 1  # asked once, then input was over
+
+
+def test_a_setting_needed_only_in_some_cases_is_asked_only_then():
+    """A database password is asked for only when the URL names a user without one."""
+    settings = (
+        Setting("db_url", "DB_URL", "Database URL", secret=True, credential=True),
+        Setting("db_password", "DB_PASSWORD", "Database password", secret=True, credential=True,
+                required=False, required_when=lambda values: "@" in values.get("db_url", "")
+                and ":" not in values["db_url"].split("://", 1)[-1].split("@", 1)[0]),
+    )
+    env = {"GATEWAY_URL": "https://gateway.example"}
+    asked = resolve(settings, {}, {}, Answers(Pipe(f"{KEY}\n{GUID}\ndb://reader@host/x\nsecret-pass\n")),
+                    environ=env)
+    assert (asked["db_url"], asked["db_password"]) == ("db://reader@host/x", "secret-pass")
+    not_asked = resolve(settings, {}, {}, Answers(Pipe(f"{KEY}\n{GUID}\ndb://reader:pw@host/x\nleft-over\n")),
+                        environ=env)
+    assert not_asked["db_password"] is None
+    with pytest.raises(ConfigError, match="DB_PASSWORD"):
+        resolve(settings, {}, {}, Answers(Pipe("")), environ={**env, "GATEWAY_SIGNING_KEY": KEY,
+                                                             "GATEWAY_SHOP_GUID": GUID,
+                                                             "DB_URL": "db://reader@host/x"})
+
+
+FOLLOW_UP = (
+    Setting("token", "SHOP_TOKEN", "Access token", secret=True, credential=True),
+    Setting("signed", "SHOP_SIGNED", "Does the shop need signed requests? (yes/no)", credential=True,
+            required=False, ask_if="token"),
+    Setting("key", "SHOP_KEY", "Consumer key", credential=True, required=False, ask_if="signed"),
+    Setting("secret", "SHOP_SECRET", "Consumer secret", secret=True, credential=True, required=False,
+            ask_if="signed"),
+)
+SANDBOX_ENV = {"GATEWAY_URL": "sandbox"}
+
+
+def test_follow_up_questions_are_asked_only_after_a_yes():
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nyes\nck-1\ncs-1\n")), environ=SANDBOX_ENV)
+    assert (got["token"], got["signed"], got["key"], got["secret"]) == ("tok-1", "yes", "ck-1", "cs-1")
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nno\nck-1\n")), environ=SANDBOX_ENV)
+    assert (got["token"], got["signed"], got["key"], got["secret"]) == ("tok-1", "no", None, None)
+
+
+def test_a_follow_up_question_is_not_asked_when_its_answers_are_given(capsys):
+    env = {**SANDBOX_ENV, "SHOP_KEY": "ck-env", "SHOP_SECRET": "cs-env"}
+    got = resolve(FOLLOW_UP, {}, {}, Answers(Pipe("tok-1\nck-1\n")), environ=env)
+    assert (got["signed"], got["key"], got["secret"]) == (None, "ck-env", "cs-env")
+    assert "signed requests" not in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -11,9 +12,11 @@ from typing import Any
 import pytest
 from gwsync import sync
 from gwsync.connector import Connector, ReadContext
-from gwsync.errors import ConfigError, HttpError
+from gwsync.errors import ConfigError, HttpError, MassArchiveRefused
 from gwsync.gateway import client as gateway_client
-from gwsync.models import Image, ImageAccess, Item, Product, Seen, Skipped, StockUpdate, Variant
+from gwsync.models import Image, ImageAccess, Item, Present, Product, Seen, Skipped, StockUpdate, Variant
+from gwsync.plan import Kind
+from gwsync.state import SqliteState
 from gwsync.testing import Harness, serve
 from gwsync.testing.images import png as tiny_png
 from werkzeug.wrappers import Response
@@ -27,14 +30,17 @@ class Scripted(Connector):
 
     @property
     def shop(self) -> str:
-        return "test-shop"
+        return self.config.get("shop", "test-shop")
 
     def check(self) -> str:
         return "scripted"
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         self.config["contexts"].append(ctx)
-        for index, item in enumerate(self.config["items"]):
+        items = self.config["items"]
+        if ctx.cursor is not None and "changed" in self.config:  # an incremental read
+            items = self.config["changed"]
+        for index, item in enumerate(items):
             if index == self.config.get("fail_after"):
                 raise HttpError("page 3 answered HTTP 500")
             yield item
@@ -96,7 +102,8 @@ def test_unchanged_rerun_and_state_rebuild_cost_no_writes(gw):
 
 def test_zero_price_is_skipped_with_a_reason_and_the_run_goes_on(gw):
     report = run(gw, [simple("1", price="0"), simple("2"), Skipped(product_id="3", reason="no name")])
-    assert report.counts["created"] == 1 and report.counts["skipped"] == 2 and report.exit_code == 1
+    assert report.counts["created"] == 1 and report.counts["skipped"] == 2
+    assert report.exit_code == 0 and report.exit_code_for(fail_on={"skipped"}) == 1  # issue 12.5
     assert {p.reason for p in report.skips} == {"price is zero or missing", "no name"}
 
 
@@ -261,4 +268,198 @@ def test_products_read_before_a_config_error_are_still_written(gw, monkeypatch):
     gw.connector_config["fail_after"] = 2
     with pytest.raises(ConfigError):
         run(gw, [simple("1"), simple("2"), simple("3")])
+    assert len(gw.products()) == 2
+
+
+# -- issue 9 / 10 / 12: retries, lag, stale state, guard, retry list, exact dry runs -------
+
+def state_of(gw) -> SqliteState:
+    return SqliteState(next(p for p in gw.state_dir.glob("scripted-*.sqlite")))
+
+
+def test_a_rejected_item_does_not_freeze_the_cursor_and_lands_from_the_retry_list(gw, monkeypatch):
+    real = sync.build_item
+
+    def build(sellable, urls, tags):
+        item = real(sellable, urls, tags)
+        if sellable.source.product_id == "2":
+            item["product"]["vat"] = "VAT23.0"
+        return item
+
+    monkeypatch.setattr(sync, "build_item", build)
+    gw.connector_config.update(cursor="c1", changed=[])
+    first = run(gw, [simple("1"), simple("2"), simple("3")])
+    assert first.counts["failed"] == 1 and first.complete
+    with state_of(gw) as state:
+        assert state.get_meta("cursor") == "c1" and [e.product_id for e in state.retries()] == ["2"]
+    monkeypatch.setattr(sync, "build_item", real)
+    second = run(gw, [simple("1"), simple("2"), simple("3")])  # incremental: the connector yields nothing
+    assert gw.connector_config["contexts"][-1].cursor == "c1"
+    assert (second.counts["created"], second.counts["failed"], second.counts["archived"]) == (1, 0, 0)
+    assert len(gw.products()) == 3
+    with state_of(gw) as state:
+        assert state.retries() == []
+
+
+def test_an_incremental_read_archives_only_ids_absent_from_its_listing(gw):
+    gw.connector_config["cursor"] = "c1"
+    run(gw, [simple("1"), simple("2"), simple("3"), shirt()])
+    gw.connector_config["changed"] = [simple("1", price="11.00")]  # forgets the unchanged ones
+    quiet = run(gw, [])
+    assert (quiet.counts["updated"], quiet.counts["archived"]) == (1, 0)
+    gw.connector_config["changed"] = [shirt().model_copy(update={"variants": shirt().variants[:2]})]
+    retired = run(gw, [])
+    assert retired.counts["archived"] == 1  # an explicitly retired variant still goes
+    gw.connector_config["changed"] = [Present(product_ids=("1", "2", "100"))]
+    listed = run(gw, [])
+    assert listed.counts["archived"] == 1 and ("3", None) not in by_identity(gw.products())
+
+
+def test_mass_archive_guard_refuses_then_allows(gw):
+    run(gw, [simple(str(i)) for i in range(30)])
+    with pytest.raises(MassArchiveRefused, match="would archive 25 of 30 live products.*--allow-mass-archive"):
+        run(gw, [simple(str(i)) for i in range(5)])
+    assert len(gw.products()) == 30
+    assert gw.run(archive_missing=False).counts["archived"] == 0
+    assert gw.run(allow_mass_archive=True).counts["archived"] == 25
+    with pytest.raises(MassArchiveRefused):  # an empty read of a small catalog is refused too
+        run(gw, [])
+
+
+def test_dry_run_plans_exactly_what_the_real_run_does_with_field_diffs(gw, tmp_path):
+    files = tmp_path / "feed-v1"
+    files.mkdir()
+    (files / "a.png").write_bytes(tiny_png((1, 2, 3)))
+    items = [simple("1", images=(Image(url=(files / "a.png").as_uri()),)), simple("2"), shirt()]
+    run(gw, items)
+    moved = tmp_path / "feed-v2"  # the feed moved: same images under new paths
+    files.rename(moved)
+    changed = [simple("1", images=(Image(url=(moved / "a.png").as_uri()),)),
+               simple("2", price="8.50", stock=0), simple("4")]
+    before = gw.writes()
+    dry = run(gw, changed, dry_run=True)
+    assert gw.writes() == before
+    real = run(gw, changed)
+    assert dry.counts == real.counts
+    assert (real.counts["updated"], real.counts["created"], real.counts["archived"]) == (1, 1, 3)
+    update = next(a for a in dry.plan if a.kind is Kind.UPDATE)
+    assert str(update).endswith("price 10.00 -> 8.50, stock 5 -> 0")
+    plan = dry.as_dict()["plan"]
+    assert {"action": "update", "item": "scripted|test-shop|2|", "name": "Product 2",
+            "changes": [{"field": "price", "old": "10.00", "new": "8.50"},
+                        {"field": "stock", "old": 5, "new": 0}]} in plan
+    assert sorted(a["action"] for a in plan) == sorted(a["action"] for a in real.as_dict()["plan"])
+
+
+def test_a_lost_tag_answer_is_adopted_by_name_and_no_tag_is_orphaned(gw):
+    gw.faults.configure(drop_next=1, fail_paths="^/webshops/[^/]+/tags")
+    report = run(gw, [shirt()])
+    assert report.counts["failed"] == 0 and report.counts["created"] == 3
+    tags = [t for t in gw.shop_tags() if t["type"] == "variant"]
+    assert len(tags) == 1 and len(tags[0]["product_guids"]) == 3
+
+
+def test_a_tag_left_without_products_is_adopted_but_another_groups_is_not(gw):
+    orphan, created = gw.gateway.create_variant_tag("Shirt")
+    assert created
+    run(gw, [shirt("100"), shirt("200")])
+    tags = {t["name"]: t for t in gw.shop_tags() if t["type"] == "variant"}
+    assert set(tags) == {"Shirt", "Shirt (scripted 200)"} or set(tags) == {"Shirt", "Shirt (scripted 100)"}
+    assert tags["Shirt"]["guid"] == orphan and len(tags["Shirt"]["product_guids"]) == 3
+
+
+def test_429_and_503_on_creates_are_sent_again(gw):
+    gw.faults.configure(throttle_next=1, retry_after=0, fail_paths="^/dashboard/webshops/[^/]+/products/?$")
+    first = run(gw, [simple("1"), simple("2")])
+    gw.faults.configure(fail_next=1, error_status=503, fail_paths="^/webshops/")
+    second = run(gw, [simple("1"), simple("2"), shirt()])
+    assert (first.counts["created"], second.counts["created"]) == (2, 3)
+    assert first.counts["failed"] == second.counts["failed"] == 0 and len(gw.products()) == 5
+
+
+def test_a_stale_state_is_checked_before_each_create_batch(gw):
+    run(gw, [simple("1")])
+    backup = {p: p.read_bytes() for p in gw.state_dir.glob("*.sqlite*")}
+    run(gw, [simple("1"), simple("2")])
+    for path in gw.state_dir.glob("*.sqlite*"):
+        path.unlink()
+    for path, data in backup.items():
+        path.write_bytes(data)
+    report = run(gw, [simple("1"), simple("2"), simple("3")])
+    assert (report.counts["created"], report.counts["unchanged"]) == (1, 2)
+    assert len(gw.products()) == 3
+
+
+@pytest.mark.parametrize("fault, adopted", [({"drop_next": 1}, True), ({"fail_next": 1}, False)])
+def test_ambiguous_create_waits_out_the_search_lag(gw, fault, adopted):
+    waits = []
+    gw.faults.configure(index_lag_ms=1500, fail_paths="^/dashboard/webshops/[^/]+/products/?$", **fault)
+
+    def sleep(seconds):
+        waits.append(seconds)
+        gw.clock.sleep(seconds)
+
+    gw.connector_config["items"] = [simple("1"), simple("2")]
+    report = gw.run(sleep=sleep, search_lag=2.0)
+    assert waits == [2.0] and report.counts["created"] == 2 and report.counts["failed"] == 0
+    gw.clock.sleep(5)
+    assert len(gw.products()) == 2
+    creates = gw.sandbox.store.journal(route="create_products")
+    assert len(creates) == (1 if adopted else 2)
+
+
+def test_an_image_the_gateway_cannot_host_fails_its_item_whole(gw):
+    with serve(lambda e, s: Response(tiny_png((4, 4, 4)), content_type="image/png")(e, s)) as images:
+        items = [shirt().model_copy(update={"images": (Image(url=f"{images.url}/shirt.png"),)}), simple("1")]
+        gw.faults.configure(error_rate=1.0, error_status=507, fail_paths="^/uploads")
+        first = run(gw, items)
+        gw.faults.reset()
+        assert first.exit_code == 1 and first.failures[0].identity == "scripted|test-shop|100|"
+        assert "image upload failed" in first.failures[0].reason
+        assert set(by_identity(gw.products())) == {("1", None)}
+        second = run(gw, items)
+    assert second.counts["created"] == 3 and second.counts["failed"] == 0
+    assert all(p["images"] for p in gw.products() if p["data"]["source"]["product_id"] == "100")
+
+
+def test_raw_image_urls_are_percent_encoded_for_the_gateway_copy(gw):
+    served = []
+
+    def app(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        return Response(tiny_png((5, 5, 5)), content_type="image/png")(environ, start_response)
+
+    with serve(app) as images:
+        image = Image(url=f"{images.url}/zdjęcie główne.png", access=ImageAccess.PUBLIC)
+        report = run(gw, [simple("1", images=(image,))])
+    assert report.image_problems == [] and report.images["copied"] == 1
+    assert gw.products()[0]["images"] and served == ["/zdjęcie główne.png".encode().decode("latin-1")]
+
+
+def test_state_loss_recovers_image_mappings_from_the_gateway(gw):
+    image = Image(url="https://cdn.example/p/1.jpg", access=ImageAccess.PUBLIC)
+    items = [simple("1", images=(image,)), shirt()]
+    run(gw, items)
+    for path in gw.state_dir.glob("*.sqlite*"):
+        path.unlink()
+    before, calls = gw.writes(), gw.image_calls()
+    report = run(gw, items)
+    assert (report.writes, report.images["copied"]) == (0, 0)
+    assert (gw.writes(), gw.image_calls()) == (before, calls)
+    product = by_identity(gw.products())[("1", None)]
+    assert "cdn.example" not in json.dumps(product["data"]["images_source"])
+
+
+def test_user_info_never_reaches_the_source_identity(gw):
+    gw.connector_config["shop"] = "apikey123:secret@shop.example/pl"
+    run(gw, [simple("1")])
+    assert gw.products()[0]["data"]["source"]["shop"] == "shop.example/pl"
+    assert all(b"apikey123" not in p.read_bytes() for p in gw.state_dir.rglob("*") if p.is_file())
+
+
+def test_another_source_shop_of_the_platform_stops_the_import(gw):
+    run(gw, [simple("1"), simple("2")])
+    gw.connector_config["shop"] = "new-address"
+    with pytest.raises(sync.SourceMoved, match="migrate-source --from test-shop"):
+        run(gw, [simple("1"), simple("2")])
     assert len(gw.products()) == 2

@@ -100,6 +100,7 @@ def test_route_of_hides_ids_and_redact_hides_query_secrets():
         "PUT /organizations/{id}/products/{id}/"
     assert redact("GET /api?output_format=JSON&ws_key=ABCDEF") == "GET /api?output_format=JSON&ws_key=***"
     assert redact("Authorization: Bearer abc.def.ghi") == "Authorization: Bearer ***"
+    assert redact("used as standalone Bearer tokens") == "used as standalone Bearer tokens"
 
 
 def test_retry_false_sends_even_a_get_once():

@@ -140,3 +140,80 @@ def test_faults_object_validates_settings():
     faults = Faults(throttle_next=1)
     faults.update(latency=0.1)
     assert faults.settings().throttle_next == 1 and faults.settings().latency == 0.1
+
+
+def create(gateway, shop, **item):
+    return requests.post(f"{gateway.url}/dashboard/webshops/{shop.guid}/products",
+                         json={"products": [sample_item(**item)]}, headers=shop.headers, timeout=5)
+
+
+def test_index_lag_hides_new_writes_from_search_until_the_clock_passes(tmp_path):
+    now = [1000.0]
+    with start_in_thread(tmp_path / "gw.db", faults=Faults(clock=lambda: now[0])) as gateway:
+        shop = new_test_shop(gateway.store)
+        gateway.faults.configure(index_lag_ms=2000)
+        guid = create(gateway, shop, stock_level=1).json()["products"][0]["guid"]
+        assert live_total(gateway, shop) == 0
+        url = f"{gateway.url}/organizations/{shop.guid}/products/{guid}/"
+        assert requests.get(url, headers=shop.headers, timeout=5).status_code == 200  # reads by guid see it
+        now[0] += 2.5
+        assert live_total(gateway, shop) == 1
+        requests.put(url, json={"product": sample_product(), "stock_level": 9}, headers=shop.headers, timeout=5)
+        hits = requests.post(gateway.url + QUERY, json={"dsl": {}}, headers=shop.headers, timeout=5).json()
+        assert hits["products"][0]["stock_level"] == 1  # the index still shows the old version
+        now[0] += 2.5
+        hits = requests.post(gateway.url + QUERY, json={"dsl": {}}, headers=shop.headers, timeout=5).json()
+        assert hits["products"][0]["stock_level"] == 9
+
+
+def test_drop_first_loses_the_first_answer_of_each_write_route(gateway, shop):
+    gateway.faults.configure(drop_first=True, drop_mode="504")
+    assert create(gateway, shop).status_code == 504
+    assert create(gateway, shop).status_code == 200
+    tag = requests.post(f"{gateway.url}/webshops/{shop.guid}/tags/", json={"name": "T", "type": "variant"},
+                        headers=shop.headers, timeout=5)
+    assert tag.status_code == 504 and live_total(gateway, shop) == 2
+    grant = requests.post(f"{gateway.url}/uploads/", json={"filename": "a.png", "content_type": "image/png"},
+                          headers=shop.headers, timeout=5)
+    assert grant.status_code == 504
+
+
+def test_rate_limit_answers_429_beyond_the_requests_per_second(gateway, shop):
+    gateway.faults.configure(rate_limit=3)
+    statuses = [get_tags(gateway, shop).status_code for _ in range(20)]
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses[3:]
+
+
+def test_serve_refuses_a_public_interface_without_the_flag(tmp_path):
+    from click.testing import CliRunner
+    from gwsync.sandbox.__main__ import is_loopback_host, main
+
+    result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "gw.db"), "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "--public" in result.output
+    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1") and is_loopback_host("localhost")
+    assert not is_loopback_host("192.168.1.10")
+
+
+def test_downloads_refuse_urls_that_are_not_percent_encoded(gateway, shop):
+    raw = requests.post(f"{gateway.url}/downloads/", json={"url": "https://cdn.example/zdjęcie główne.jpg"},
+                        headers=shop.headers, timeout=5)
+    assert raw.status_code == 400 and "percent-encode" in raw.json()["message"]
+    encoded = requests.post(f"{gateway.url}/downloads/",
+                            json={"url": "https://cdn.example/zdj%C4%99cie%20g%C5%82%C3%B3wne.jpg"},
+                            headers=shop.headers, timeout=5)
+    assert encoded.status_code == 200
+
+
+def test_a_rate_limit_admits_its_burst_then_answers_429_until_time_refills_it(tmp_path):
+    now = [0.0]
+    faults = Faults(clock=lambda: now[0])
+    faults.configure(rate_limit=4, retry_after=1)
+    assert [faults.before_request("/tags/") for _ in range(4)] == [None] * 4  # one second's worth
+    refused = faults.before_request("/tags/")
+    assert refused is not None and refused.status == 429 and refused.headers == {"Retry-After": "1"}
+    assert faults.before_request("/storage/shop/key") is None  # storage (S3) is not the Gateway API
+    now[0] += 0.5  # half a second brings back two requests' worth
+    assert [faults.before_request("/tags/") is None for _ in range(3)] == [True, True, False]
+    assert (faults.rate_figures.admitted, faults.rate_figures.refused) == (6, 2)
+    with pytest.raises(ValueError, match="rate_limit"):
+        faults.configure(rate_limit=-1)

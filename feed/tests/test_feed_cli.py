@@ -34,3 +34,22 @@ def test_a_missing_local_file_exits_2_with_one_line(tmp_path):
             assert result.exit_code == EXIT_CONFIG, result.output
             assert error_lines(result.stderr) == [f"error: FEED_SOURCE: no feed file at {tmp_path / 'none.xml'} "
                                                   "(check the path and the mounted volume)"]
+
+
+def test_a_local_feed_without_feed_shop_id_warns_once_that_its_path_is_its_identity(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text(rss(*ITEMS[:2]), encoding="utf-8")
+    with Harness(FeedConnector, {"source": str(feed)}, tmp_path) as gw:
+        first = gw.cli(["import"])
+        assert first.exit_code == EXIT_OK, first.output
+        warnings = [line for line in first.stderr.splitlines() if "FEED_SHOP_ID is not set" in line]
+        assert len(warnings) == 1 and str(tmp_path / "feed") in warnings[0]
+        named = gw.cli(["import"], env={**gw.env(), "FEED_SHOP_ID": "my-shop"})
+        assert "FEED_SHOP_ID is not set" not in named.stderr
+
+
+def test_version_and_help_name_the_feed_tool(tmp_path):
+    with Harness(FeedConnector, {"source": str(tmp_path / "f.xml")}, tmp_path) as gw:
+        version = gw.cli(["--version"]).stdout
+        assert version.startswith("gateway-feed ") and "(gateway-sync-feed;" in version
+        assert "Import a product feed (Google Merchant XML or CSV)" in gw.cli(["--help"]).stdout

@@ -176,3 +176,28 @@ def test_leading_blank_lines_do_not_hide_the_header(read, write_feed):
 def test_an_empty_csv_is_a_feed_error(read, write_feed, text):
     with pytest.raises(FeedError, match="the file is empty"):
         read({"source": write_feed(text, "feed.csv")})
+
+
+def test_inactive_items_are_counted_and_named(tmp_path):
+    """Issue 13.7: rows marked inactive are not imported without a word: counted, named, archived."""
+    from gwsync.errors import EXIT_OK
+    from gwsync.testing.harness import Harness
+    from gwsync_feed.connector import FeedConnector
+
+    feed = tmp_path / "export.csv"
+    rows = ["sku;parent_sku;name;price_gross;stock;option:Rozmiar;active",
+            "KUB-1;;Kubek;10;3;;tak", "KUB-2;;Miska;12;3;;tak", "TSH;;Koszulka;49;;;tak",
+            "TSH-S;TSH;;;2;S;tak", "TSH-M;TSH;;;2;M;tak"]
+    feed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with Harness(FeedConnector, {"source": str(feed), "shop_id": "t"}, tmp_path) as gw:
+        assert gw.cli(["import"]).exit_code == EXIT_OK
+        feed.write_text("\n".join([*rows[:2], "KUB-2;;Miska;12;3;;nie", *rows[3:4], "TSH-S;TSH;;;2;S;tak",
+                                   "TSH-M;TSH;;;2;M;nie"]) + "\n", encoding="utf-8")
+        result = gw.cli(["import", "--report", str(tmp_path / "report.json")])
+        assert result.exit_code == EXIT_OK, result.output
+        assert "archived 2" in result.stdout and "inactive 2" in result.stdout
+        notes = [line for line in result.stderr.splitlines() if "inactive in the feed" in line]
+        assert notes == ["note: inactive in the feed: 2 items, not imported (archived on the Gateway where "
+                         "they were live): KUB-2, TSH-M"]
+        report = __import__("json").loads((tmp_path / "report.json").read_text())
+        assert report["counts"]["inactive"] == 2 and any("KUB-2, TSH-M" in n for n in report["notes"])

@@ -227,7 +227,7 @@ def test_broken_xml_names_the_line(read, write_feed):
 
 
 def test_other_xml_is_not_taken_for_a_feed(read, write_feed):
-    with pytest.raises(ConfigError, match="root element is <products>"):
+    with pytest.raises(ConfigError, match="root <products> is not a feed format"):
         read({"source": (write_feed("<products><product/></products>"))})
 
 

@@ -11,7 +11,8 @@ from gwsync.redact import MASK, redact
 from gwsync_feed.connector import FeedConnector
 from gwsync_feed.errors import FeedError
 from gwsync_feed.fake import rss, rss_item
-from gwsync_feed.source import _ChunkReader
+from gwsync_feed.location import FeedLocation
+from gwsync_feed.source import ChunkIO, HttpTransport
 from responses import matchers
 
 URL = "https://Feeds.Example.pl/export/google.xml"
@@ -102,7 +103,8 @@ def test_a_broken_download_stops_the_read():
         yield b"<rss>"
         raise requests.exceptions.ChunkedEncodingError("connection reset")
 
-    reader = _ChunkReader(chunks(), "https://x.pl/feed.xml")
+    transport = HttpTransport(FeedLocation("https://x.pl/feed.xml"), client=None)  # type: ignore[arg-type]
+    reader = ChunkIO(chunks(), transport._broken)
     assert reader.read(100) == b"<rss>"
     with pytest.raises(Unreachable, match="the download broke off after 5 bytes"):
         reader.read(100)

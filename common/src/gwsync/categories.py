@@ -51,6 +51,9 @@ class CategoryTree:
     def chain(self, path: Sequence[str]) -> list[str] | None:
         return self._chains.get(tuple(path))
 
+    def paths(self) -> list[tuple[str, ...]]:
+        return sorted(self._chains)
+
     def __len__(self) -> int:
         return len(self._chains)
 

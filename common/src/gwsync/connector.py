@@ -6,16 +6,19 @@ A connector never talks to the Gateway or the state store; the engine does.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import requests
 
 from .http import CallStats, HttpClient
 from .models import Item
 
-SettingKind = Literal["text", "url", "int", "path"]
+if TYPE_CHECKING:
+    from .stock.apply import StockWriter
+
+SettingKind = Literal["text", "url", "int", "path", "bool"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,20 @@ class Setting:
     credential: bool = False  # asked for right after the Gateway key and shop GUID
     required: bool = True
     default: str | None = None
-    kind: SettingKind = "text"
+    kind: SettingKind = "text"  # bool: yes/no, true/false, 1/0, on/off
+    minimum: int | None = None  # for kind "int"
+    must_exist: bool = False  # for kind "path": a file that must be there before the run
+    choices: tuple[str, ...] = ()  # for kind "text": the only values allowed
+    # Needed only in some cases: decides from the values given so far (instead of `required`)
+    # whether to ask for it and whether it is missing; e.g. a password the URL does not hold.
+    required_when: Callable[[Mapping[str, Any]], bool] | None = None
+    # A follow-up question, never required: asked (when missing) once the setting with this key
+    # is set to something other than no, and only while something it gates is still missing:
+    # "Does the shop need OAuth? yes" -> its three secrets.
+    ask_if: str | None = None
+
+    def needed(self, values: Mapping[str, Any]) -> bool:
+        return self.required if self.required_when is None else self.required_when(values)
 
     @property
     def flag(self) -> str:
@@ -58,6 +74,7 @@ class Connector(ABC):
 
     platform: ClassVar[str]  # short id written into data.source.platform
     title: ClassVar[str]  # for humans: "PrestaShop"
+    summary: ClassVar[str | None] = None  # first line of --help; default: "Import a <title> shop's catalog ..."
     settings: ClassVar[tuple[Setting, ...]] = ()
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -80,13 +97,31 @@ class Connector(ABC):
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         """Yield the catalog. Raise (do not return early) when the read is incomplete."""
 
-    def fetch_image(self, url: str) -> requests.Response:
-        """GET an image that needs the platform's credentials (`ImageAccess.AUTH`)."""
+    def fetch_image(self, url: str) -> requests.Response | bytes:
+        """GET an image that needs the platform's credentials (`ImageAccess.AUTH`).
+
+        A platform whose images have no URL (BLOBs in a database) puts its own reference
+        into `Image.url` and returns the image's bytes here; raise `SyncError` when it
+        cannot (the product goes on without the image, reported with the reason).
+        """
         raise NotImplementedError(f"{self.title} has no authenticated images")
 
     def http(self, base_url: str, **kwargs: Any) -> HttpClient:
         """An HTTP client for this platform that counts into the run's stats."""
         return HttpClient(base_url, service=self.platform, stats=self.stats, **kwargs)
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """The `stock` pass: stock and price, in bulk, with the cheapest change filter the platform has.
+
+        Products and `StockUpdate`s may be yielded; of a product only stock and price count. The
+        default is the incremental catalog read (its own cursor); override it where the platform
+        can read just stock and prices for less.
+        """
+        return self.read(ctx)
+
+    def stock_writer(self) -> StockWriter | None:
+        """Step 2: how Gateway sales reach the shop's stock; None where the platform has no safe write."""
+        return None
 
     def close(self) -> None:
         """Release sessions; called once at the end of a run."""

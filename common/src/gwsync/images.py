@@ -6,7 +6,8 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -14,9 +15,10 @@ from urllib.request import url2pathname
 
 import requests
 
-from .errors import SyncError
+from .errors import HttpError, SyncError
+from .gateway.payload import sellables
 from .http import CallStats, HttpClient
-from .models import Image, ImageAccess
+from .models import Image, ImageAccess, Product
 from .state import StateStore
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,12 @@ def uploaded_digest(url: str) -> str | None:
 
 
 class BrokenImage(SyncError):
-    """This image cannot be used; the product goes on without it."""
+    """This image is broken at the source (404, not an image, too big); the product goes on without it."""
+
+
+class ImageHostFailed(SyncError):
+    """Hosting failed on our side (the Gateway's grant, upload or copy, after retries): the item
+    is not written now (never without an image that only failed here) and is tried next run."""
 
 
 @dataclass
@@ -76,6 +83,12 @@ def read_limited(response: requests.Response, limit: int = MAX_BYTES) -> bytes:
     return b"".join(chunks)
 
 
+def within_limit(data: bytes, limit: int = MAX_BYTES) -> bytes:
+    if len(data) > limit:
+        raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+    return data
+
+
 def read_local(url: str, limit: int = MAX_BYTES) -> bytes:
     path = Path(url2pathname(unquote(urlsplit(url).path)))
     try:
@@ -90,37 +103,68 @@ class ImageService:
     """Turns source images into hosted Gateway URLs; thread-safe, one per run."""
 
     def __init__(self, state: StateStore, upload: Callable[[bytes, str, str], str],
-                 copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response],
-                 stats: CallStats, dry_run: bool = False) -> None:
+                 copy_public: Callable[[str], str], fetch_auth: Callable[[str], requests.Response | bytes],
+                 stats: CallStats, dry_run: bool = False,
+                 on_host: Callable[[str, str], None] | None = None) -> None:
         self.state = state
+        self._on_host = on_host or (lambda how, url: None)  # ("upload" | "copy", source url): the plan
         self._upload, self._copy, self._fetch_auth = upload, copy_public, fetch_auth
-        self._anonymous = HttpClient("http://localhost/", service="images", stats=stats, pool=4)
+        self._anonymous = HttpClient("http://localhost/", service="images", stats=stats, pool=8)
         self.dry_run = dry_run
         self.counts = ImageCounts()
         self._locks: dict[str, threading.Lock] = {}
+        self._broken: dict[str, str] = {}  # cache key -> reason: a broken image is fetched once per run
+        self._prepared: set[str] = set()  # hosted ahead by the prefetch pool, not used yet
         self._guard = threading.Lock()
 
     def hosted(self, image: Image) -> str:
         """The hosted URL of one image; raises BrokenImage with a reason."""
         known = self.state.image_by_key(image.cache_key)
         if known:
-            self.count("reused")
+            self._reused(image.cache_key)
             return known
         with self._key_lock(image.cache_key):
             known = self.state.image_by_key(image.cache_key)
             if known:
-                self.count("reused")
+                self._reused(image.cache_key)
                 return known
-            return self._host(image)
+            if image.cache_key in self._broken:
+                raise BrokenImage(self._broken[image.cache_key])
+            try:
+                return self._host(image)
+            except BrokenImage as exc:
+                self._broken[image.cache_key] = str(exc)
+                raise
+
+    def prepare(self, image: Image) -> None:
+        """Host an image ahead of need (the prefetch pool); its product reports any problem."""
+        if self.dry_run or self.state.image_by_key(image.cache_key):
+            return
+        with self._key_lock(image.cache_key):
+            if image.cache_key in self._broken or self.state.image_by_key(image.cache_key):
+                return
+            try:
+                self._host(image)
+            except BrokenImage as exc:
+                self._broken[image.cache_key] = str(exc)
+                return
+            with self._guard:
+                self._prepared.add(image.cache_key)
+
+    def _reused(self, key: str) -> None:
+        """Count a reuse, but not the first use of an image the prefetch pool hosted for it."""
+        with self._guard:
+            if key in self._prepared:
+                self._prepared.discard(key)
+                return
+        self.count("reused")
 
     def _host(self, image: Image) -> str:
-        if self.dry_run:
-            return f"dry-run:{image.cache_key}"
+        """Upload or copy one image. A dry run decides the same but sends nothing: it records a
+        placeholder (its state is rolled back), so the counts match the real run's."""
         if image.access is ImageAccess.PUBLIC:
-            try:
-                url = self._copy(image.url)
-            except SyncError as exc:
-                raise BrokenImage(f"the Gateway could not copy it: {exc}") from None
+            self._on_host("copy", image.url)
+            url = f"dry-run:copy:{image.cache_key}" if self.dry_run else self._copy_public(image)
             self.state.save_image(image.cache_key, url)
             self.count("copied")
             return url
@@ -129,15 +173,34 @@ class ImageService:
         if kind is None:
             raise BrokenImage("not an image (unknown content)")
         digest = hashlib.sha256(data).hexdigest()
-        url = self.state.image_by_hash(digest)
-        if url:
-            self.count("reused")
-        else:
-            content_type, ext = kind
-            url = self._upload(data, f"{digest}.{ext}", content_type)
-            self.count("uploaded")
-        self.state.save_image(image.cache_key, url, digest)
+        with self._key_lock("sha256:" + digest):  # two sources of the same bytes: one upload
+            url = self.state.image_by_hash(digest)
+            if url:
+                self.count("reused")
+            else:
+                content_type, ext = kind
+                self._on_host("upload", image.url)
+                url = (f"dry-run:upload:{digest}" if self.dry_run
+                       else self._upload_bytes(data, f"{digest}.{ext}", content_type))
+                self.count("uploaded")
+            self.state.save_image(image.cache_key, url, digest)
         return url
+
+    def _copy_public(self, image: Image) -> str:
+        try:
+            return self._copy(image.url)
+        except HttpError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                raise BrokenImage(f"the Gateway could not copy it: {exc}") from None  # refused the source
+            raise ImageHostFailed(f"image copy failed on the Gateway's side: {exc}") from None
+        except SyncError as exc:
+            raise ImageHostFailed(f"image copy failed: {exc}") from None
+
+    def _upload_bytes(self, data: bytes, filename: str, content_type: str) -> str:
+        try:
+            return self._upload(data, filename, content_type)
+        except SyncError as exc:
+            raise ImageHostFailed(f"image upload failed: {exc}") from None
 
     def _fetch(self, image: Image) -> bytes:
         self.count("fetched")
@@ -150,6 +213,8 @@ class ImageService:
                 response = self._anonymous.get(image.url, stream=True)
         except SyncError as exc:
             raise BrokenImage(str(exc)) from None
+        if isinstance(response, bytes | bytearray):  # the image itself: a BLOB from a database has no URL
+            return within_limit(bytes(response))
         with response:
             if response.status_code != 200:
                 raise BrokenImage(f"HTTP {response.status_code}")
@@ -168,3 +233,47 @@ class ImageService:
 
     def close(self) -> None:
         self._anonymous.close()
+
+
+def images_of(product: Product, platform: str, shop: str) -> Iterator[Image]:
+    """Each image the engine will host for this product: those of its live, priced sellables."""
+    seen: set[str] = set()
+    for sellable in sellables(product, platform, shop):
+        if not sellable.active or sellable.price is None or sellable.price <= 0:
+            continue
+        for image in sellable.images:
+            if image.cache_key not in seen:
+                seen.add(image.cache_key)
+                yield image
+
+
+class ImagePrefetcher:
+    """Hosts the images of products just read, in a pool of their own, ahead of their writes.
+
+    The engine hands over each product as soon as the read yields it; while the
+    workers write earlier products, this pool fetches (with the platform's
+    credentials and limiter), hashes and uploads the next ones' images. A worker
+    that needs an image still in progress waits for that one fetch (the image's
+    lock in `ImageService`) instead of starting another. Memory stays bounded: an
+    image's bytes live only while its own fetch and upload run, so at most
+    `workers` images are held at once; the queue holds only `Image` references of
+    the products read ahead (the engine bounds those).
+    """
+
+    def __init__(self, service: ImageService, platform: str, shop: str, workers: int = 16) -> None:
+        self.service, self.platform, self.shop = service, platform, shop
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gwsync-images")
+
+    def submit(self, item: object) -> None:
+        if isinstance(item, Product) and not self.service.dry_run:
+            for image in images_of(item, self.platform, self.shop):
+                self._pool.submit(self._prepare, image)
+
+    def _prepare(self, image: Image) -> None:
+        try:
+            self.service.prepare(image)
+        except Exception as exc:  # the product's worker tries again and reports the reason
+            log.debug("prefetching an image failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -8,7 +8,8 @@ import threading
 
 MASK = "***"
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:[a-z_]*key|token|secret|password|ws_key)=)[^&\s\"']+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# "Bearer <credential>", not the words "bearer token(s)" of a message naming a setting
+_BEARER = re.compile(r"(?i)(bearer\s+)(?!tokens?\b)[A-Za-z0-9._~+/=-]+")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

@@ -1,17 +1,30 @@
-"""What a run did: counts, every failed or skipped item with its reason, calls, time."""
+"""What a run did: counts, every failed or skipped item with its reason, calls, time.
+
+`Report` is filled by the engine. `RunInfo` is what the CLI knows about the run
+around it (id, tool, times, shops); `report_document` joins the two into the JSON
+report, and `events` lists what a run says to its operator, for the text and the
+JSON renderers alike.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import EXIT_CANNOT_RUN, EXIT_ITEMS_FAILED, EXIT_OK
 from .http import CallStats
 from .redact import redact
 
-COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", "inactive")
+COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", "inactive", "deferred",
+            "unimported")
+# shown only when not zero: inactive items; for the stock pass, items left alone while a Gateway sale
+# is on its way to the shop (deferred) and items the next import has yet to create (unimported)
+QUIET_COUNTERS = frozenset({"inactive", "deferred", "unimported"})
 
 
 @dataclass
@@ -34,7 +47,7 @@ class Report:
     failures: list[Problem] = field(default_factory=list)
     skips: list[Problem] = field(default_factory=list)
     image_problems: list[Problem] = field(default_factory=list)
-    plan: list[str] = field(default_factory=list)
+    plan: list[Any] = field(default_factory=list)  # gwsync.plan.Action; str() is its line
     notes: list[str] = field(default_factory=list)
     uncategorised: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
@@ -61,9 +74,9 @@ class Report:
         with self._lock:
             self.image_problems.append(Problem(identity, name, reason))
 
-    def planned(self, line: str) -> None:
+    def planned(self, action: Any) -> None:
         with self._lock:
-            self.plan.append(line)
+            self.plan.append(action)
 
     def uncategorised_path(self, path: str) -> None:
         with self._lock:
@@ -78,14 +91,18 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        return self.exit_code_for()
+
+    def exit_code_for(self, fail_on: Collection[str] = ()) -> int:
+        """Failed writes are exit 1; items skipped for their data only with `--fail-on skipped`."""
         if self.read_error:
             return EXIT_CANNOT_RUN
-        if self.counts["failed"] or self.counts["skipped"]:
+        if self.counts["failed"] or ("skipped" in fail_on and self.counts["skipped"]):
             return EXIT_ITEMS_FAILED
         return EXIT_OK
 
     def summary_line(self) -> str:
-        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k != "inactive")
+        counts = ", ".join(f"{k} {self.counts[k]}" for k in COUNTERS if k not in QUIET_COUNTERS or self.counts[k])
         images = self.images.get("uploaded", 0) + self.images.get("copied", 0)
         calls = ", ".join(f"{host} {n}" for host, n in sorted(self.stats.per_host().items())) or "none"
         prefix = "dry run (nothing written): " if self.dry_run else ""
@@ -106,8 +123,87 @@ class Report:
             "skipped": [p.as_dict() for p in self.skips],
             "broken_images": [p.as_dict() for p in self.image_problems],
             "notes": [redact(n) for n in self.notes],
+            "plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan],
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
-                      "retries": self.stats.retries, "throttled": self.stats.throttled},
+                      "retries": self.stats.retries, "throttled": self.stats.throttled,
+                      "gateway_rate": self.stats.rate_summary()},
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
+
+
+def utc_iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RunInfo:
+    """The run as cron sees it; known before anything runs, filled in as the run goes."""
+
+    tool: str
+    version: str
+    platform: str
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    source_shop: str | None = None
+    gateway_shop: str | None = None
+    gateway: str | None = None  # the Gateway's URL, or "sandbox" (the embedded one)
+
+    def context(self) -> dict[str, str | None]:
+        """Fields every structured log line carries."""
+        return {"run_id": self.run_id, "platform": self.platform, "shop": self.source_shop,
+                "gateway_shop": self.gateway_shop}
+
+
+def report_document(run: RunInfo, report: Report | None, exit_code: int, error: str | None) -> dict[str, Any]:
+    """The `--report` file: written for every run, also one that stopped before the sync began."""
+    body = report.as_dict() if report is not None else {"counts": dict.fromkeys(COUNTERS, 0)}
+    return {
+        "tool": run.tool, "version": run.version, "run_id": run.run_id,
+        "started": utc_iso(run.started), "finished": utc_iso(run.finished or time.time()),
+        "platform": run.platform, "source_shop": run.source_shop, "gateway_shop": run.gateway_shop,
+        "gateway": run.gateway,
+        **body,
+        "exit_code": exit_code, "error": redact(error) if error else None,
+    }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing to tell the operator: `kind` names it in JSON logs, `text` is the line for people."""
+
+    kind: str  # plan, failed, skipped, image, note, uncategorised, read_error, error, check, summary
+    level: str  # info, warning, error
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.kind in ("plan", "check", "summary")
+
+
+def events(report: Report) -> Iterator[Event]:
+    """What a finished run says, in the order an operator reads it."""
+    if report.dry_run:
+        for action in report.plan:  # a line, or an action that renders as one (and has as_dict)
+            fields = action.as_dict() if hasattr(action, "as_dict") else {}
+            yield Event("plan", "info", redact(str(action)), fields)
+    for kind, level, problems in (("failed", "error", report.failures), ("skipped", "warning", report.skips),
+                                  ("image", "warning", report.image_problems)):
+        for problem in problems:
+            yield Event(kind, level, f"{kind:<7} {problem.identity}  {problem.name}: {redact(problem.reason)}",
+                        problem.as_dict())
+    if report.uncategorised:
+        products = sum(report.uncategorised.values())
+        yield Event("uncategorised", "info",
+                    f"note: {products} products in {len(report.uncategorised)} source categories have no "
+                    "Gateway category (`categories` prints a mapping to fill in; see GATEWAY_CATEGORY_MAP)",
+                    {"products": products, "source_categories": len(report.uncategorised)})
+    for note in report.notes:
+        yield Event("note", "info", f"note: {redact(note)}")
+    if report.read_error:
+        yield Event("read_error", "error", f"error: {redact(report.read_error)}; nothing was archived")
+    yield Event("summary", "info", report.summary_line(),
+                {"counts": dict(report.counts), "images": dict(report.images), "seconds": round(report.seconds, 3),
+                 "calls": report.stats.per_host()})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import secrets
-import sqlite3
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,11 +18,15 @@ from .categories import CategoryMap
 from .config import SANDBOX, Resolved, default_state_dir
 from .connector import Connector
 from .gateway.auth import decode_signing_key, parse_shop_guid
+from .errors import ConfigError
 from .gateway.client import GatewayClient
+from .gateway.payload import rekeyed
 from .http import CallStats
+from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
-from .state import ShopLock, SqliteState, state_file
-from .sync import Engine, Options
+from .state_pg import Scope
+from .stores import StateLocation, open_state
+from .sync import SEARCH_LAG, Engine, Options, clean_shop_identity
 
 log = logging.getLogger(__name__)
 
@@ -67,81 +70,121 @@ def _sandbox_shop(state_dir: Path, guid: str | None, key_b64: str | None) -> tup
     return saved["shop_guid"], saved["signing_key"]
 
 
-@contextmanager
-def scratch_copy(path: Path) -> Iterator[Path]:
-    """A throwaway copy of the state for dry runs: the plan is exact, nothing real changes."""
-    with tempfile.TemporaryDirectory(prefix="gwsync-dry-") as tmp:
-        copy = Path(tmp) / path.name
-        if path.exists():
-            source = sqlite3.connect(path)
-            target = sqlite3.connect(copy)
-            source.backup(target)
-            source.close()
-            target.close()
-        yield copy
+def search_lag(config: Resolved) -> float:
+    """GATEWAY_SEARCH_LAG (B16): seconds the Gateway's search may lag behind its writes."""
+    value = config["search_lag"] if config["search_lag"] is not None else os.environ.get("GATEWAY_SEARCH_LAG")
+    if value is None or str(value).strip() == "":
+        return SEARCH_LAG
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("GATEWAY_SEARCH_LAG must be a number of seconds, e.g. 2") from None
+    if not 0 <= seconds <= 60:
+        raise ConfigError("GATEWAY_SEARCH_LAG must be between 0 and 60 seconds")
+    return seconds
 
 
 def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: bool = False,
                full: bool = False, workers: int = 4,
                progress: Callable[[Report], None] | None = None,
-               on_engine: Callable[[Engine], None] | None = None) -> Report:
+               on_engine: Callable[[Engine], None] | None = None,
+               options: Options | None = None) -> Report:
+    """One import. `options` (tests, or a CLI that sets more) wins over the keyword arguments."""
     stats = CallStats()
     started = time.time()
     state_dir = config["state_dir"] or default_state_dir()
     category_map = CategoryMap.load(config["category_map"]) if config["category_map"] else None
+    if options is None:
+        options = Options(dry_run=dry_run, full=full, workers=workers)
+    options.category_map = options.category_map or category_map
+    if options.search_lag is None:
+        options.search_lag = search_lag(config)
     connector = connector_cls(config.values, stats)
     with ExitStack() as stack:
         stack.callback(connector.close)
         target = stack.enter_context(gateway_target(config, state_dir))
         gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
-                                per_second=max(1, config["rate_limit"] or 10))
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
+        gateway.sleep = options.sleep
         stack.callback(gateway.close)
-        path = state_file(state_dir, connector.platform, connector.shop, target.url if not target.embedded
-                          else SANDBOX, target.shop_guid)
-        stack.enter_context(ShopLock(path))
-        if dry_run:
-            path = stack.enter_context(scratch_copy(path))
-        state = SqliteState(path)
-        stack.callback(state.close)
-        report = Report(connector.platform, stats, dry_run=dry_run)
-        engine = Engine(connector, gateway, state, report,
-                        Options(dry_run=dry_run, full=full, workers=workers, category_map=category_map),
-                        progress=progress)
+        source_shop = clean_shop_identity(connector.shop)
+        scope = Scope(connector.platform, source_shop, SANDBOX if target.embedded else target.url,
+                      target.shop_guid)
+        location = StateLocation.parse(config.values.get("state_url"), state_dir)
+        engines: list[Engine] = []
+        # a dry run's state changes are never kept (SQLite rolls back, other stores get an overlay)
+        state = stack.enter_context(open_state(location, scope, workers=options.workers, dry_run=options.dry_run,
+                                               on_lease_lost=lambda: [e.stop() for e in engines]))
+        if options.stock_only:
+            options.defer = pending_sales(location, scope)
+        report = Report(connector.platform, stats, dry_run=options.dry_run)
+        engine = Engine(connector, gateway, state, report, options, progress=progress)
+        engines.append(engine)
         if on_engine:
             on_engine(engine)
-        log.info("%s %s: %s into Gateway shop %s%s", connector.title, connector.shop,
-                 "planning an import (dry run)" if dry_run else "importing", target.shop_guid,
+        log.info("%s %s: %s into Gateway shop %s%s", connector.title, source_shop,
+                 "planning an import (dry run)" if options.dry_run else "importing", target.shop_guid,
                  " (embedded sandbox)" if target.embedded else f" at {target.url}")
         try:
             engine.run()
         finally:
             report.finish()
             engine.images.close()
-            if not dry_run:
+            if not options.dry_run:
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
-        log.info("requests %d (retried %d, 429 answers %d), %.1f s waited for the Gateway's rate limit",
-                 stats.total(), stats.retries, stats.throttled, gateway.http.limiter.waited)
+        rate = gateway.pacer.figures
+        log.info("requests %d (retried %d, 429 answers %d); Gateway: %.1f requests/s, at most %d in flight, "
+                 "%.1f s paused on overload answers", stats.total(), stats.retries, stats.throttled,
+                 rate.achieved_rate(), rate.max_in_flight, rate.paused_seconds)
         return report
 
 
-def run_check(connector_cls: type[Connector], config: Resolved) -> list[str]:
-    """Both sides' credentials, and what each side shows us."""
+def pending_sales(location: StateLocation, scope: Scope) -> Callable[[str], bool]:
+    """Gateway products with a stock event `serve` has stored but not yet applied to the shop."""
+    from .stock.serve import open_queue
+
+    queue = open_queue(location, scope)
+    try:
+        pending = frozenset(queue.pending_deltas())
+    finally:
+        queue.close()
+    return pending.__contains__
+
+
+def run_migrate_source(connector_cls: type[Connector], config: Resolved, old_shop: str) -> int:
+    """Re-key the Gateway products of source shop `old_shop` to the connector's current identity
+    (the shop's URL changed): one PUT per product, archived ones included. Returns how many moved.
+
+    The next import then rebuilds its state from the Gateway and writes nothing new."""
     stats = CallStats()
     state_dir = config["state_dir"] or default_state_dir()
     connector = connector_cls(config.values, stats)
-    lines = []
-    try:
-        lines.append(f"{connector_cls.title}: {connector.check()}")
-        with gateway_target(config, state_dir) as target:
-            gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats)
-            try:
-                count = gateway.count_products()
-            finally:
-                gateway.close()
-            where = "embedded sandbox" if target.embedded else target.url
-            lines.append(f"Gateway {where}: shop {target.shop_guid}, {count} live products")
-    finally:
-        connector.close()
-    return lines
+    moved = 0
+    with ExitStack() as stack:
+        stack.callback(connector.close)
+        new_shop = clean_shop_identity(connector.shop)
+        old_shop = old_shop.strip()
+        if old_shop == new_shop:
+            raise ConfigError(f"--from {old_shop}: that is the shop's current identity already")
+        target = stack.enter_context(gateway_target(config, state_dir))
+        gateway = GatewayClient(target.url, target.shop_guid, target.key, stats=stats,
+                                per_second=config["rate_limit"] or None,
+                                concurrency=max(1, config["concurrency"] or DEFAULT_CONCURRENCY))
+        stack.callback(gateway.close)
+        scope = Scope(connector.platform, new_shop, SANDBOX if target.embedded else target.url, target.shop_guid)
+        location = StateLocation.parse(config.values.get("state_url"), state_dir)
+        stack.enter_context(open_state(location, scope))  # holds the shop's lock while it moves products
+        for view in list(gateway.products_of_source(connector.platform, old_shop)):
+            body = rekeyed(view, new_shop)
+            if body is None:
+                continue
+            if view.get("archived"):
+                body["archived"] = True
+            gateway.update_product(str(view["guid"]), body)
+            moved += 1
+        log.info("%d products moved from source shop %s to %s", moved, old_shop, new_shop)
+    return moved
+

@@ -1,36 +1,61 @@
-"""The engine: source stream -> plan (create / update / unchanged / archive / skip) -> execute.
+"""The engine: source stream -> plan (typed actions, `gwsync.plan`) -> execute.
 
-Exactly once (gateway-api.md B3): identity travels in every product
-(`data.source`); a create is recorded as an intent before it is sent, and after an
-ambiguous failure or a crash the products are looked up by identity and adopted
-before anything is created again. A fresh state is rebuilt from the Gateway with
-one scan. Writes happen only when the payload's hash changed.
+Exactly once (gateway-api.md B3, B12, B16): identity travels in every product
+(`data.source`); a create is recorded as an intent before it is sent; before each E1
+batch its items are looked up on the Gateway in one E4 query (a stale or restored
+state must never duplicate); after an ambiguous failure the search lag is waited out
+before the lookup, and only what is still missing is created again. A fresh state is
+rebuilt from the Gateway with one scan, image mappings included (`data.images_source`).
+Writes happen only when the payload's hash changed. A dry run plans the same actions
+against a state whose changes are rolled back, and sends nothing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
 
 from .categories import CategoryMap, CategoryResolver, CategoryTree, join_path
 from .connector import Connector, ReadContext
-from .errors import AuthError, ConfigError, HttpError, SyncError
+from .errors import AuthError, ConfigError, HttpError, MassArchiveRefused, SyncError
 from .gateway.client import AmbiguousWrite, BatchRejected, GatewayClient, split_batches
-from .gateway.payload import Sellable, build_item, item_from_view, payload_hash, sellables, source_of, with_stock
-from .images import BrokenImage, ImageService, uploaded_digest
-from .models import Present, Product, Seen, Skipped, SourceId, StockUpdate
+from .gateway.payload import (
+    Sellable,
+    build_item,
+    item_from_view,
+    payload_hash,
+    sellables,
+    source_of,
+    with_image_sources,
+    with_stock,
+)
+from .images import BrokenImage, ImagePrefetcher, ImageService, uploaded_digest
+from .models import Item, Present, Product, Seen, Skipped, SourceId, StockUpdate
+from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
-from .state import StateStore
+from .state import ItemState, StateStore, clean_shop_identity, image_key
+from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "cursor"
+STOCK_CURSOR_KEY = "stock_cursor"  # the stock pass reads its own window: import's stays whole
 REBUILT_KEY = "rebuilt_from_gateway"
+SEARCH_LAG = 2.0  # B16: seconds the Gateway's search may lag behind its writes
+
+
+class SourceMoved(ConfigError):
+    """The Gateway shop holds live products of this platform under another source shop id."""
 
 
 @dataclass
@@ -38,10 +63,18 @@ class Options:
     dry_run: bool = False
     full: bool = False
     workers: int = 4
-    archive_missing: bool = True
+    archive_missing: bool = True  # False: --no-archive, nothing is archived this run
     category_map: CategoryMap | None = None
     batch_size: int = 100
     allow_mass_archive: bool = False  # the mass-archive guard's override (--allow-mass-archive)
+    allow_second_source: bool = False  # a second source shop of the same platform on purpose
+    search_lag: float | None = None  # GATEWAY_SEARCH_LAG; None: SEARCH_LAG
+    sleep: Callable[[float], None] = time.sleep  # tests pass a clock that does not wait
+    # The stock pass (`stock`): only stock and price of items already on the Gateway are written;
+    # nothing is created, archived or retried, and items with a Gateway sale still on its way
+    # to the shop (`defer(guid)`) are left alone so the sale never reappears as stock.
+    stock_only: bool = False
+    defer: Callable[[str], bool] = lambda guid: False
 
 
 @dataclass
@@ -49,6 +82,7 @@ class PendingCreate:
     sellable: Sellable
     item: dict[str, Any]
     hash: str
+    origin: Product | None = None  # what goes to the retry list when the create fails
 
     @property
     def identity(self) -> str:
@@ -57,7 +91,8 @@ class PendingCreate:
 
 @dataclass
 class _Batcher:
-    """Collects creates from all workers; a group's members go out in one call when they fit."""
+    """Collects creates from all workers into full calls of `size` items, across products (a
+    group may span two calls: each item carries its own identity and intent)."""
 
     send: Callable[[list[PendingCreate]], None]
     size: int = 100
@@ -65,15 +100,14 @@ class _Batcher:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, group: list[PendingCreate]) -> None:
-        ready: list[PendingCreate] = []
+        ready: list[list[PendingCreate]] = []
         with self.lock:
-            if self.pending and len(self.pending) + len(group) > self.size:
-                ready, self.pending = self.pending, []
             self.pending.extend(group)
-            if len(self.pending) >= self.size:
-                ready, self.pending = ready + self.pending, []
-        if ready:
-            self.send(ready)
+            while len(self.pending) >= self.size:
+                ready.append(self.pending[:self.size])
+                self.pending = self.pending[self.size:]
+        for batch in ready:
+            self.send(batch)
 
     def flush(self) -> None:
         with self.lock:
@@ -88,11 +122,13 @@ class Engine:
                  progress: Callable[[Report], None] | None = None) -> None:
         self.connector, self.gateway, self.state = connector, gateway, state
         self.report, self.options = report, options
-        self.platform, self.shop = connector.platform, connector.shop
+        self.platform, self.shop = connector.platform, clean_shop_identity(connector.shop)
         self.progress = progress or (lambda report: None)
         self.images = ImageService(state, gateway.upload_image, gateway.copy_public_image,
-                                   connector.fetch_image, gateway.http.stats, dry_run=options.dry_run)
+                                   connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
+                                   on_host=self._plan_image)
         self.batcher = _Batcher(self._send_creates, size=options.batch_size)
+        self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
         self._retired: dict[str, tuple[str, str]] = {}
@@ -101,6 +137,12 @@ class Engine:
         self._fatal: AuthError | None = None
         self._categories: CategoryResolver | None = None
         self._categories_lock = threading.Lock()
+        self.tags = VariantTags(gateway, state, self.platform)
+        self._read_products: set[str] = set()  # products read (or retried) this run
+        self._handled: set[str] = set()  # product ids of every item handled this run
+        self._failed_products: set[str] = set()
+        self._listing = False  # the read accounted for unchanged products (full, Present, Seen/StockUpdate)
+        self._complete_listing = False  # ... with every product that exists (full or Present)
 
     def stop(self) -> None:
         """Finish the items in flight, save state, do not archive: the read was not complete."""
@@ -113,47 +155,64 @@ class Engine:
         if self.options.category_map is not None:
             self._resolver()
         self._recover()
-        ctx = ReadContext(cursor=None if self.options.full else self.state.get_meta(CURSOR_KEY),
-                          full=self.options.full or self.state.get_meta(CURSOR_KEY) is None,
-                          known_product_ids=self.state.product_ids())
+        cursor_key = STOCK_CURSOR_KEY if self.options.stock_only else CURSOR_KEY
+        cursor = None if self.options.full else self.state.get_meta(cursor_key)
+        # known: what landed before, and what failed before and waits in the retry list (a connector
+        # that builds its `Present` from known ids must not declare those gone)
+        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self.state.retries()}
+        ctx = ReadContext(cursor=cursor, full=cursor is None,
+                          known_product_ids=self.state.product_ids() | retrying)
+        self._listing = self._complete_listing = ctx.full
         try:
             seen = self._consume(ctx)
         finally:  # what was read before a stop is still written (and recorded in state)
             self.batcher.flush()
+            self.prefetch.close()
         if self._fatal is not None:
             raise self._fatal
         if self._stop.is_set() and self.report.read_error is None:
             self.report.read_error = "stopped before the read finished (signal)"
         self.report.complete = self.report.read_error is None and not self._stop.is_set()
-        if self.report.complete and self.options.archive_missing:
-            self._archive_all(seen)
-        if self.report.complete and not self.report.failures and ctx.new_cursor is not None:
-            self.state.set_meta(CURSOR_KEY, ctx.new_cursor)
+        refused = None
+        if self.report.complete and self.options.archive_missing and not self.options.stock_only:
+            refused = self._archive_all(seen)
+        if self.report.complete and refused is None and ctx.new_cursor is not None:
+            # failed items are in the retry list, so one bad item never freezes incremental sync
+            self.state.set_meta(cursor_key, ctx.new_cursor)
+        if not self.options.stock_only:
+            self._settle_retries(seen)
         self.report.notes.extend(ctx.notes)
         self.report.images = vars(self.images.counts).copy()
+        if refused is not None:
+            raise MassArchiveRefused(refused)
         return self.report
 
     def _consume(self, ctx: ReadContext) -> set[str]:
         seen: set[str] = set()
-        products: set[str] = set()
         window = threading.BoundedSemaphore(self.options.workers * 4)  # bounded memory
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="gwsync") as pool:
             futures: set[Future] = set()
             try:
-                for item in self.connector.read(ctx):
+                for item in self._items(ctx, seen):
                     if self._stop.is_set():
                         break
                     if isinstance(item, Present):
+                        self._listing = self._complete_listing = True
                         seen.update(item.product_ids)
                         continue
+                    if isinstance(item, (Seen, StockUpdate)):
+                        # the older contract: each product not re-read accounted for as Seen or StockUpdate
+                        self._listing = True
                     if isinstance(item, Product):
-                        if item.product_id in products:  # two workers must never create one product twice
+                        if item.product_id in self._read_products:  # never create one product twice
                             self.report.notes.append(f"{self.connector.title} listed product "
                                                      f"{item.product_id} twice; the first one was used")
                             continue
-                        products.add(item.product_id)
+                        self._read_products.add(item.product_id)
                     seen.add(item.product_id)
                     window.acquire()
+                    if not self.options.stock_only:
+                        self.prefetch.submit(item)
                     future = pool.submit(self._handle, item)
                     futures.add(future)
                     future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
@@ -163,9 +222,27 @@ class Engine:
                 self.report.read_error = f"reading {self.connector.title} stopped: {exc}"
         return seen
 
+    def _items(self, ctx: ReadContext, seen: set[str]) -> Iterator[Item]:
+        """The read, then the retry list's items the read did not bring again."""
+        if self.options.stock_only:
+            yield from self.connector.read_stock(ctx)
+            return
+        yield from self.connector.read(ctx)
+        for entry in self.state.retries():
+            item = _retry_item(entry.kind, entry.body)
+            if item is None or item.product_id in self._read_products:
+                continue
+            if self._complete_listing and item.product_id not in seen:
+                continue  # left the source: dropped from the list at the end of the run
+            yield item
+
     def _handle(self, item: Product | Skipped | Seen | StockUpdate) -> None:
+        with self._marks:
+            self._handled.add(item.product_id)
         try:
-            if isinstance(item, Product):
+            if isinstance(item, Product) and self.options.stock_only:
+                self._stock_of_product(item)
+            elif isinstance(item, Product):
                 self._product(item)
             elif isinstance(item, Skipped):
                 self._skip(self._source(item.product_id, item.variant_id).key, "", item.reason)
@@ -177,6 +254,8 @@ class Engine:
         except Exception as exc:  # one bad item never stops the run
             source = self._source(item.product_id, getattr(item, "variant_id", None))
             self.report.fail(source.key, getattr(item, "name", ""), _reason(exc))
+            if isinstance(item, (Product, StockUpdate)):
+                self._retry_later(item, _reason(exc))
         finally:
             self.progress(self.report)
 
@@ -184,16 +263,43 @@ class Engine:
         with self._marks:
             self._skipped.add(identity)
         self.report.skip(identity, name, reason)
+        self.report.planned(Action(Kind.SKIP, identity, name, reason=reason))
 
     def _source(self, product_id: str, variant_id: str | None = None) -> SourceId:
         return SourceId(platform=self.platform, shop=self.shop, product_id=product_id, variant_id=variant_id)
 
-    # -- one product (a group of sellables) ----------------------------------------------
+    # -- retry list ------------------------------------------------------------------------
+
+    def _retry_later(self, item: Product | StockUpdate, reason: str) -> None:
+        with self._marks:
+            self._failed_products.add(item.product_id)
+        kind = "product" if isinstance(item, Product) else "stock"
+        key = item.product_id if kind == "product" else f"{item.product_id}\x1f{item.variant_id or ''}"
+        try:
+            self.state.add_retry(key, kind, item.model_dump_json(), reason)
+        except Exception as exc:  # the failure itself is reported already
+            log.warning("could not keep %s for a retry: %s", item.product_id, exc)
+
+    def _settle_retries(self, seen: set[str]) -> None:
+        """Drop from the retry list what landed this run, and what left the source."""
+        done = []
+        for entry in self.state.retries():
+            item = _retry_item(entry.kind, entry.body)
+            product_id = item.product_id if item is not None else entry.product_id
+            gone = self.report.complete and self._complete_listing and product_id not in seen
+            landed = product_id in self._handled and product_id not in self._failed_products
+            if item is None or gone or landed:
+                done.append(entry.product_id)
+        if done:
+            self.state.clear_retries(done)
+
+    # -- one product (a group of sellables): plan, then execute ------------------------------
 
     def _product(self, product: Product) -> None:
         items = sellables(product, self.platform, self.shop)
         current = {s.source.key for s in items if s.active}
-        for old in self.state.items_of_product(product.product_id):
+        stored = {i.identity: i for i in self.state.items_of_product(product.product_id)}  # one query
+        for old in stored.values():
             if old.identity not in current and not old.archived and old.guid:
                 with self._marks:
                     self._retired[old.identity] = (old.guid, product.name)
@@ -208,78 +314,106 @@ class Engine:
         if not priced:
             return
         tags = self._category_guids(product)
-        if product.variants:
+        if any(s.options for s in priced):  # not for a group of one live variant (a plain product)
             tags = tags + [self._variant_tag(product)]
-        creates = [c for c in (self._sellable(s, tags) for s in priced) if c is not None]
+        # every image first: an item lands whole or not at all (ImageHostFailed fails the product)
+        built = [(s, self._build(s, tags)) for s in priced]
+        creates = []
+        for sellable, item in built:
+            pending = self._plan_item(sellable, item, product, stored.get(sellable.source.key))
+            if pending is not None:
+                creates.append(pending)
         if creates:
             self.batcher.add(creates)
 
-    def _sellable(self, sellable: Sellable, tags: list[str]) -> PendingCreate | None:
-        urls = self._image_urls(sellable)
-        item = build_item(sellable, urls, tags)
+    def _build(self, sellable: Sellable, tags: list[str]) -> dict[str, Any]:
+        urls, sources = self._image_urls(sellable)
+        return with_image_sources(build_item(sellable, urls, tags), sources)
+
+    def _plan_item(self, sellable: Sellable, item: dict, origin: Product | None,
+                   known: ItemState | None) -> PendingCreate | None:
         digest = payload_hash(item)
-        known = self.state.item(sellable.source.key)
         if known is None or known.guid is None:
-            self.report.planned(f"create  {sellable.source.key}  {sellable.name}")
-            return PendingCreate(sellable, item, digest)
+            return PendingCreate(sellable, item, digest, origin)
         if known.hash == digest and not known.archived:
             self.report.count("unchanged")
             return None
-        self._update(sellable, known.guid, item, digest, unarchive=known.archived)
+        self._update(sellable, known, item, digest, origin)
         return None
 
-    def _update(self, sellable: Sellable, guid: str, item: dict, digest: str, unarchive: bool = False) -> None:
-        self.report.planned(f"update  {sellable.source.key}  {sellable.name}")
-        log.debug("update %s -> %s", sellable.source.key, guid)
-        body = {**item, "archived": False} if unarchive else item
+    def _update(self, sellable: Sellable, known: ItemState, item: dict, digest: str,
+                origin: Product | None, kind: Kind = Kind.UPDATE) -> None:
+        assert known.guid is not None
+        changes = diff(known.payload, item, unarchive=known.archived)
+        if changes and all(c.field == "stock" for c in changes):
+            kind = Kind.STOCK
+        self.report.planned(Action(kind, sellable.source.key, sellable.name, changes))
+        body = {**item, "archived": False} if known.archived else item
         if not self.options.dry_run:
             try:
-                self.gateway.update_product(guid, body)
+                self.gateway.update_product(known.guid, body)
             except HttpError as exc:
                 if exc.status != 404:
                     raise
                 # deleted on the Gateway by someone else: create it again
-                self.batcher.add([PendingCreate(sellable, item, digest)])
+                self.batcher.add([PendingCreate(sellable, item, digest, origin)])
                 return
-            self._save(sellable.source, guid, item, digest)
+        self._save(sellable.source, known.guid, item, digest)
         self.report.count("updated")
+
+    def _stock_of_product(self, product: Product) -> None:
+        """The stock pass: a whole product read counts only for its items' stock and price."""
+        for sellable in sellables(product, self.platform, self.shop):
+            if sellable.active and sellable.price is not None and sellable.price > 0:
+                self._stock(StockUpdate(product_id=product.product_id, variant_id=sellable.source.variant_id,
+                                        stock=sellable.stock, price=sellable.price))
 
     def _stock(self, update: StockUpdate) -> None:
         source = self._source(update.product_id, update.variant_id)
         known = self.state.item(source.key)
         if known is None or known.guid is None or known.payload is None or known.archived:
-            return  # never imported (or archived): nothing to adjust
+            if self.options.stock_only:
+                self.report.count("unimported")
+            return  # never imported (or archived): nothing to adjust; the next import creates it
+        if self.options.defer(known.guid):
+            self.report.count("deferred")
+            return
         item = with_stock(known.payload, update.stock, update.price)
         digest = payload_hash(item)
         if digest == known.hash:
             self.report.count("unchanged")
             return
-        self.report.planned(f"update  {source.key}  stock {update.stock}")
+        self.report.planned(Action(Kind.STOCK, source.key, "", diff(known.payload, item)))
         if not self.options.dry_run:
             self.gateway.update_product(known.guid, item)
-            self._save(source, known.guid, item, digest)
+        self._save(source, known.guid, item, digest)
         self.report.count("updated")
 
     def _save(self, source: SourceId, guid: str, item: dict | None, digest: str | None,
               archived: bool = False) -> None:
-        # a dry run works on a scratch copy of the state, so it may save freely
+        # a dry run's state rolls back at the end, so the plan may keep its bookkeeping
         self.state.save_item(source.key, source.product_id, source.variant_id, guid, item, digest, archived)
 
     # -- images, categories, variant tags --------------------------------------------------
 
-    def _image_urls(self, sellable: Sellable) -> list[str]:
+    def _image_urls(self, sellable: Sellable) -> tuple[list[str], dict[str, str]]:
         urls: list[str] = []
+        sources: dict[str, str] = {}
         for image in sellable.images:
             try:
                 url = self.images.hosted(image)
-            except BrokenImage as exc:
+            except BrokenImage as exc:  # broken at the source: reported, the product goes on
                 self.images.count("broken")
                 self.report.broken_image(sellable.source.key, sellable.name,
                                          f"{redact(image.url)}: {exc}")
                 continue
             if url not in urls:
                 urls.append(url)
-        return urls
+                sources[url] = image_key(image.cache_key)
+        return urls, sources
+
+    def _plan_image(self, how: str, url: str) -> None:
+        self.report.planned(Action(Kind.IMAGE, redact(_without_userinfo(url)), reason=how))
 
     def _resolver(self) -> CategoryResolver:
         with self._categories_lock:
@@ -300,37 +434,39 @@ class Engine:
         return guids
 
     def _variant_tag(self, product: Product) -> str:
-        group = self._source(product.product_id).key
-        known = self.state.variant_tag(group)
-        if known:
-            return known
         if self.options.dry_run:
-            return f"dry-run-tag:{group}"
-        guid, created = self.gateway.create_variant_tag(product.name)
-        name = product.name
-        if not created:
-            # the name belongs to another group (or a category): make ours unique (B9)
-            name = f"{product.name} ({self.platform} {product.product_id})"
-            guid, _ = self.gateway.create_variant_tag(name)
-        self.state.save_variant_tag(group, guid, name)
-        return guid
+            return self.state.variant_tag(self._source(product.product_id).key) or \
+                f"dry-run-tag:{self._source(product.product_id).key}"
+        return self.tags.guid_for(self._source(product.product_id).key, product.name, product.product_id)
 
     # -- creates -------------------------------------------------------------------------
 
     def _send_creates(self, pending: list[PendingCreate]) -> None:
-        if self.options.dry_run:
-            self.report.count("created", len(pending))
-            return
         for indexes in split_batches([p.item for p in pending]):
+            batch = [pending[i] for i in indexes]
             try:
-                self._create([pending[i] for i in indexes], retry=True)
+                self._create(batch, retry=True)
             except AuthError:
                 raise
             except Exception as exc:
-                for p in (pending[i] for i in indexes):
-                    self.report.fail(p.identity, p.sellable.name, _reason(exc))
+                for p in batch:
+                    self._create_failed(p, _reason(exc))
+
+    def _create_failed(self, p: PendingCreate, reason: str) -> None:
+        self.report.fail(p.identity, p.sellable.name, reason)
+        if p.origin is not None:
+            self._retry_later(p.origin, reason)
 
     def _create(self, batch: list[PendingCreate], retry: bool) -> None:
+        # B16: one E4 lookup of the batch first; what exists is adopted, not created again
+        batch = self._not_on_gateway(batch)
+        if not batch:
+            return
+        for p in batch:
+            self.report.planned(Action(Kind.CREATE, p.identity, p.sellable.name))
+        if self.options.dry_run:
+            self.report.count("created", len(batch))
+            return
         self.state.add_intents((p.identity, p.sellable.source.product_id) for p in batch)
         try:
             stored = self.gateway.create_products([p.item for p in batch])
@@ -338,30 +474,48 @@ class Engine:
             self._rejected(batch, rejected, retry)
             return
         except AmbiguousWrite as exc:
+            lag = SEARCH_LAG if self.options.search_lag is None else self.options.search_lag
+            self.options.sleep(lag)  # B16: the search may not show it yet
             missing = self._adopt_after_ambiguity(batch)
             if missing and retry:
                 self._create(missing, retry=False)
             else:
                 for p in missing:  # intents stay: the next run looks these up first
-                    self.report.fail(p.identity, p.sellable.name,
-                                     f"create outcome unknown ({exc}); checked again on the next run")
+                    self._create_failed(p, f"create outcome unknown ({exc}); checked again on the next run")
             return
         for p, doc in zip(batch, stored, strict=True):
             self._save(p.sellable.source, str(doc["guid"]), p.item, p.hash)
         log.debug("created %d products in one batch", len(batch))
         self.report.count("created", len(batch))
 
+    def _not_on_gateway(self, batch: list[PendingCreate]) -> list[PendingCreate]:
+        """Adopt the batch's items the Gateway already holds (a stale state); the rest to create."""
+        by_identity = {p.identity: p for p in batch}
+        product_ids = sorted({p.sellable.source.product_id for p in batch})
+        found = self._adopt(self.gateway.products_of_source(self.platform, self.shop, product_ids),
+                            wanted=set(by_identity))
+        if found:
+            self.report.notes.append(f"{len(found)} products to create were already on the Gateway "
+                                     "(the state was behind it); adopted, not created again")
+        for identity in found:
+            p = by_identity[identity]
+            known = self.state.item(identity)
+            if known is not None and known.hash == p.hash and not known.archived:
+                self.report.count("unchanged")
+            elif known is not None:
+                self._update(p.sellable, known, p.item, p.hash, p.origin)
+        return [p for i, p in by_identity.items() if i not in found]
+
     def _rejected(self, batch: list[PendingCreate], rejected: BatchRejected, retry: bool) -> None:
         self.state.clear_intents(p.identity for p in batch)
         good = [p for i, p in enumerate(batch) if i not in rejected.errors]
         for index, reason in rejected.errors.items():
-            p = batch[index]
-            self.report.fail(p.identity, p.sellable.name, f"the Gateway rejected it: {reason}")
+            self._create_failed(batch[index], f"the Gateway rejected it: {reason}")
         if good and retry:
             self._create(good, retry=False)
         else:
             for p in good:
-                self.report.fail(p.identity, p.sellable.name, "the Gateway rejected its batch")
+                self._create_failed(p, "the Gateway rejected its batch")
 
     def _adopt_after_ambiguity(self, batch: list[PendingCreate]) -> list[PendingCreate]:
         """Look the batch up by identity; adopt what the Gateway stored, return what it did not."""
@@ -372,18 +526,25 @@ class Engine:
         for identity in found:
             p = by_identity[identity]
             self.report.count("created")
-            if self.state.item(identity).hash != p.hash:
-                self._update(p.sellable, found[identity], p.item, p.hash)
+            known = self.state.item(identity)
+            if known is not None and known.hash != p.hash:
+                self._update(p.sellable, known, p.item, p.hash, p.origin)
         return [p for i, p in by_identity.items() if i not in found]
 
     # -- recovery --------------------------------------------------------------------------
 
     def _recover(self) -> None:
         """Fresh state: rebuild it from the Gateway in one scan. Leftover intents: adopt them."""
+        moved = getattr(self.state, "recovered_from", None)
+        if moved is not None:
+            self.report.notes.append(f"the state file was unreadable; moved aside to {moved}, "
+                                     "rebuilt from the Gateway")
         if self.state.get_meta(REBUILT_KEY) is None:
             found = self._adopt(self.gateway.products_of_source(self.platform, self.shop))
             if found:
                 self.report.notes.append(f"state rebuilt from the Gateway: {len(found)} products adopted")
+            else:
+                self._check_source_identity()
             self.state.clear_intents(i for i, _ in self.state.intents())
             self.state.set_meta(REBUILT_KEY, "1")
             return
@@ -395,6 +556,20 @@ class Engine:
             self.report.notes.append(f"{len(found)} of {len(intents)} interrupted creates found "
                                      "on the Gateway and adopted")
             self.state.clear_intents(i for i, _ in intents)
+
+    def _check_source_identity(self) -> None:
+        """Nothing of ours on the Gateway yet, but live products of this platform under another
+        source shop id: the shop's URL most likely changed. Stop before a second catalog appears."""
+        if self.options.allow_second_source:
+            return
+        others = self.gateway.other_source_shops(self.platform, self.shop)
+        if not others:
+            return
+        old, count = max(others.items(), key=lambda kv: kv[1])
+        raise SourceMoved(
+            f"the Gateway shop already holds {count} live {self.connector.title} products from source "
+            f"shop {old!r}, none from {self.shop!r}; if the shop's address changed, move them to the new "
+            f"identity with `gateway-{self.platform} migrate-source --from {old}` and import again")
 
     def _adopt(self, views: Iterable[dict], wanted: set[str] | None = None) -> dict[str, str]:
         """Record Gateway products carrying our identity; the first one found wins over duplicates."""
@@ -413,11 +588,20 @@ class Engine:
             archived = view.get("archived") not in (None, False)
             self._save(source, str(view["guid"]), item, payload_hash(item), archived=archived)
             self._adopt_variant_tag(source, view)
-            for url in view.get("images") or []:
-                digest = uploaded_digest(str(url))
-                if digest:  # so a re-fetched image finds its upload instead of making another
-                    self.state.save_blob(digest, str(url))
+            self._adopt_images(view)
         return found
+
+    def _adopt_images(self, view: dict) -> None:
+        data = view.get("data") if isinstance(view.get("data"), dict) else {}
+        sources = data.get("images_source") if isinstance(data, dict) else None
+        if isinstance(sources, dict):  # hosted URL -> source image key digest
+            for url, key in sources.items():
+                if isinstance(url, str) and isinstance(key, str):
+                    self.state.save_image_digest(key, url)
+        for url in view.get("images") or []:
+            digest = uploaded_digest(str(url))
+            if digest:  # so a re-fetched image finds its upload instead of making another
+                self.state.save_blob(digest, str(url))
 
     def _adopt_variant_tag(self, source: SourceId, view: dict) -> None:
         tag = _variant_tag_of(view)
@@ -427,14 +611,27 @@ class Engine:
 
     # -- archiving -------------------------------------------------------------------------
 
-    def _archive_all(self, seen: set[str]) -> None:
-        """After a complete read: what left the source, or went inactive, or lost a variant."""
-        gone = {i.identity: (i.guid, "") for i in self.state.live_items() if i.product_id not in seen}
+    def _archive_all(self, seen: set[str]) -> str | None:
+        """After a complete read: what left the source (only when the read listed what exists),
+        what went inactive, what lost a variant. Returns the guard's refusal, or None."""
+        gone: dict[str, tuple[str | None, str]] = {}
+        if self._listing:
+            gone = {i.identity: (i.guid, "") for i in self.state.live_items() if i.product_id not in seen}
         gone.update(self._retired)
+        todo = {identity: entry for identity, entry in gone.items()
+                if identity not in self._skipped and not _product_skipped(identity, self._skipped)}
+        refusal = self._mass_archive_refusal(len(todo), read_nothing=not seen)
+        if refusal is not None:
+            return refusal
         with ThreadPoolExecutor(self.options.workers) as pool:
-            for identity, (guid, name) in gone.items():
-                if identity not in self._skipped and not _product_skipped(identity, self._skipped):
-                    pool.submit(self._archive_safely, identity, guid, name)
+            for identity, (guid, name) in todo.items():
+                pool.submit(self._archive_safely, identity, guid, name)
+        return None
+
+    def _mass_archive_refusal(self, count: int, read_nothing: bool) -> str | None:
+        if count == 0 or self.options.allow_mass_archive:
+            return None
+        return mass_archive_refusal(count, self.state.count_live(), read_nothing)
 
     def _archive_safely(self, identity: str, guid: str | None, name: str) -> None:
         try:
@@ -443,11 +640,18 @@ class Engine:
             self.report.fail(identity, "", f"archive failed: {_reason(exc)}")
 
     def _archive(self, identity: str, guid: str | None, name: str) -> None:
-        self.report.planned(f"archive {identity}  {name}".rstrip())
+        self.report.planned(Action(Kind.ARCHIVE, identity, name, (Change("archived", False, True),)))
         if guid and not self.options.dry_run:
             self.gateway.archive_product(guid)
         self.state.set_archived(identity, True)
         self.report.count("archived")
+
+
+def _retry_item(kind: str, body: str) -> Product | StockUpdate | None:
+    try:
+        return Product.model_validate_json(body) if kind == "product" else StockUpdate.model_validate_json(body)
+    except (ValidationError, ValueError, json.JSONDecodeError):
+        return None  # written by an older model: the next read brings the product again
 
 
 def _product_skipped(identity: str, skipped: set[str]) -> bool:
@@ -460,6 +664,11 @@ def _variant_tag_of(view: dict) -> str | None:
         if isinstance(tag, dict) and tag.get("type") == "variant":
             return str(tag["guid"])
     return None
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if parts.netloc else url
 
 
 def _reason(exc: BaseException) -> str:

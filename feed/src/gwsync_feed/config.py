@@ -10,22 +10,36 @@ from gwsync.connector import Setting
 from gwsync.errors import ConfigError
 
 from .csv_feed import normalise_delimiter, normalise_encoding
+from .detect import FORMATS
 
-FORMATS = ("google", "csv")
+USERNAME = Setting("username", "FEED_USERNAME", "User name for the feed (HTTP Basic auth, SFTP, FTP)",
+                   credential=True, required=False)
+PASSWORD = Setting("password", "FEED_PASSWORD", "Password for the feed (or the SFTP key's passphrase)",
+                   secret=True, credential=True, required=False)
 
 SETTINGS = (
-    Setting("source", "FEED_SOURCE", "Feed file path or http(s) URL (Google Merchant XML or CSV)"),
-    Setting("format", "FEED_FORMAT", "google or csv; detected from the name or content when empty",
+    Setting("source", "FEED_SOURCE", "Feed location: a file path or an http(s)://, sftp:// or ftp(s):// URL",
+            credential=True),
+    Setting("format", "FEED_FORMAT", "google, ceneo, iof, csv or xlsx; detected from the content when empty",
             required=False),
-    Setting("username", "FEED_USERNAME", "User name for an HTTP feed behind Basic auth",
-            credential=True, required=False),
-    Setting("password", "FEED_PASSWORD", "Password for an HTTP feed behind Basic auth",
-            secret=True, credential=True, required=False),
+    USERNAME,
+    PASSWORD,
+    Setting("sftp_key_file", "FEED_SFTP_KEY_FILE", "Private key file for an sftp:// feed", required=False),
+    Setting("sftp_known_hosts", "FEED_SFTP_KNOWN_HOSTS", "known_hosts file holding the SFTP server's key",
+            required=False),
+    Setting("sftp_host_key", "FEED_SFTP_HOST_KEY", "Pinned SFTP host key fingerprint, SHA256:...",
+            required=False),
+    Setting("ca_file", "FEED_CA_FILE", "CA certificates (PEM) for an https:// or ftps:// host with its own CA",
+            required=False),
     Setting("vat", "FEED_VAT", "VAT rate (%) of items that do not state their own",
             required=False, default="23", kind="int"),
     Setting("default_stock", "FEED_DEFAULT_STOCK", "Stock of an available item that states no quantity",
             required=False, default="1", kind="int"),
-    Setting("csv_mapping", "FEED_CSV_MAPPING", "TOML file naming the CSV columns (default: field names)",
+    Setting("group_by", "FEED_GROUP_BY", "Ceneo: attribute naming an item's variant group; CSV/XLSX: such a column",
+            required=False),
+    Setting("options", "FEED_OPTIONS", "Ceneo: attributes that tell variants apart (comma-separated)",
+            required=False, default="Kolor, Rozmiar"),
+    Setting("csv_mapping", "FEED_CSV_MAPPING", "TOML file naming the CSV/XLSX columns (default: field names)",
             required=False, kind="path"),
     Setting("csv_delimiter", "FEED_CSV_DELIMITER", "CSV delimiter: ; , tab or auto",
             required=False, default="auto"),
@@ -42,8 +56,14 @@ class FeedConfig:
     format: str | None = None  # None: detect
     username: str | None = None
     password: str | None = None
+    sftp_key_file: str | None = None
+    sftp_known_hosts: str | None = None
+    sftp_host_key: str | None = None
+    ca_file: str | None = None
     vat: int = 23
     default_stock: int = 1
+    group_by: str | None = None
+    options: tuple[str, ...] = ("Kolor", "Rozmiar")
     csv_mapping: str | None = None
     csv_delimiter: str | None = None  # None: detect
     csv_encoding: str = "auto"  # utf-8, cp1250, or auto: UTF-8 until a line is not
@@ -57,14 +77,19 @@ class FeedConfig:
 
         source = text("source")
         if not source:
-            raise ConfigError("FEED_SOURCE: give the feed's file path or http(s) URL")
-        if text("password") and not text("username"):
+            raise ConfigError("FEED_SOURCE: give the feed's file path or its http(s)://, sftp:// or ftp(s):// URL")
+        if text("password") and not text("username") and not text("sftp_key_file"):
             raise ConfigError("FEED_PASSWORD is set but FEED_USERNAME is empty")
+        options = text("options")
         return cls(
             source=source, format=_format(text("format")), username=text("username"),
             password=None if config.get("password") is None else str(config["password"]),
+            sftp_key_file=text("sftp_key_file"), sftp_known_hosts=text("sftp_known_hosts"),
+            sftp_host_key=text("sftp_host_key"), ca_file=text("ca_file"),
             vat=_int(config.get("vat"), 23, "FEED_VAT", 0, 100),
             default_stock=_int(config.get("default_stock"), 1, "FEED_DEFAULT_STOCK", 0, 10**9),
+            group_by=text("group_by"),
+            options=tuple(o.strip() for o in options.split(",") if o.strip()) if options else cls.options,
             csv_mapping=text("csv_mapping"), csv_delimiter=normalise_delimiter(config.get("csv_delimiter")),
             csv_encoding=normalise_encoding(text("csv_encoding")), shop_id=text("shop_id"),
         )
@@ -74,7 +99,7 @@ def _format(value: str | None) -> str | None:
     if value is None or value.lower() == "auto":
         return None
     if value.lower() not in FORMATS:
-        raise ConfigError(f"FEED_FORMAT: {value!r} is not a format; use google, csv or leave it empty")
+        raise ConfigError(f"FEED_FORMAT: {value!r} is not a format; use {', '.join(FORMATS)} or leave it empty")
     return value.lower()
 
 

@@ -83,10 +83,36 @@ def iter_rows(stream: BinaryIO, encoding: str, delimiter: str | None,
         blank += 1
     else:
         raise FeedError(f"CSV {where}: the file is empty (expected a header row)")
-    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter or detect_delimiter(first))
+    ending = _LastLine(itertools.chain([first], lines))
+    reader = csv.reader(ending, delimiter=delimiter or detect_delimiter(first))
+    width, held = 0, None  # the last row waits: only the end of the file tells whether it is whole
     try:
         for cells in reader:
             if any(cell.strip() for cell in cells):
-                yield blank + reader.line_num, cells
+                if held is not None:
+                    yield held
+                width = width or len(cells)
+                held = (blank + reader.line_num, cells)
     except csv.Error as exc:
         raise FeedError(f"CSV {where}: unreadable at line {blank + reader.line_num}: {exc}") from None
+    if held is not None and held[0] > blank + 1 and not ending.complete and len(held[1]) < width:
+        raise FeedError(f"CSV {where}: the file is cut short (line {held[0]} stops part-way, without "
+                        "a line break): an export still being written or a broken transfer")
+    if held is not None:
+        yield held
+
+
+class _LastLine:
+    """Passes lines through and remembers whether the last one ended with a line break."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.complete = True
+
+    def __iter__(self) -> _LastLine:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.complete = line.endswith(("\n", "\r"))
+        return line

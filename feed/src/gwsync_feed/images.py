@@ -26,6 +26,7 @@ class ImageResolver:
     base: str  # the feed's URL, or the absolute folder of a local feed
     remote: bool
     private: bool = False  # the remote feed is behind credentials
+    relative: bool = True  # False: the feed's own place serves no images (sftp, ftp)
 
     def resolve(self, ref: str) -> Image:
         """Raise `ValueError` for a reference that must not or cannot be used."""
@@ -37,6 +38,9 @@ class ImageResolver:
             return self._local(Path(unquote(urlsplit(ref).path)), ref)
         if urlsplit(ref).scheme and len(urlsplit(ref).scheme) > 1:  # data:, ftp:; not C:\
             raise ValueError(f"image {ref!r}: only http(s) URLs and files are supported")
+        if self.remote and not self.relative:
+            raise ValueError(f"image {ref!r}: a relative image needs a feed on the web or on disk; "
+                             "write full http(s) URLs into the feed")
         if self.remote:
             access = ImageAccess.AUTH if self.private else ImageAccess.PUBLIC
             return Image(url=urljoin(self.base, ref), access=access)

@@ -13,6 +13,7 @@ from gwsync.models import Item, Skipped
 
 from .entries import Entry
 from .grouping import MAX_VARIANTS, Group, Staging
+from .iof import IofProduct
 from .products import group_products, single_product
 
 
@@ -105,3 +106,34 @@ def _csv_group(group: Group, notes: Notes) -> Iterator[Item]:
 def _too_big(group: Group) -> Skipped:
     total = len(group.entries) + group.overflow
     return Skipped(product_id=group.key, reason=f"the group has {total} items; at most {MAX_VARIANTS} are supported")
+
+
+def iof_products(records: Iterator[IofProduct], notes: Notes) -> Iterator[Item]:
+    """A product outside a version group is complete in its own `<product>`: yielded at once."""
+    staging = Staging()
+    try:
+        for record in records:
+            for entry in record.entries:
+                note_entry(entry, notes)
+            if record.group_key is not None:
+                for entry in record.entries:
+                    staging.add(record.group_key, entry)
+            elif record.one_size and len(record.entries) == 1:
+                yield single_product(record.entries[0], product_id=record.product_id)
+            else:
+                yield from _iof_product(record)
+        for group in staging.groups():
+            if group.overflow:
+                yield _too_big(group)
+            else:
+                yield from group_products(group.key, group.entries)
+    finally:
+        staging.close()
+
+
+def _iof_product(record: IofProduct) -> Iterator[Item]:
+    broken = [e for e in record.entries if e.error and e.item_id == record.product_id]
+    if broken:  # the product itself (not one size) cannot be read
+        yield Skipped(product_id=record.product_id, reason=f"{broken[0].where}: {broken[0].error}")
+    else:
+        yield from group_products(record.product_id, record.entries)

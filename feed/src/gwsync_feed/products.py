@@ -21,12 +21,13 @@ _SEPARATORS = " \t-–—,;/|:(["
 _TRAILING_GROUP = re.compile(r"[(\[]([^()\[\]]*)[)\]]$")  # "(M)", "[czarny, XL]"
 
 
-def single_product(entry: Entry) -> Product | Skipped:
+def single_product(entry: Entry, product_id: str | None = None) -> Product | Skipped:
+    """The entry as a product without variants, under its own id or `product_id`."""
     reason = entry.error or (None if entry.price is not None else "no price")
     if reason:
-        return Skipped(product_id=entry.item_id, reason=f"{entry.where}: {reason}")
+        return Skipped(product_id=product_id or entry.item_id, reason=f"{entry.where}: {reason}")
     return build_product(
-        entry.item_id, name=entry.name, price=entry.price, vat=entry.vat, stock=entry.stock,
+        product_id or entry.item_id, name=entry.name, price=entry.price, vat=entry.vat, stock=entry.stock,
         sku=entry.sku, ean=entry.ean, description=entry.description, images=entry.images,
         category_path=entry.category_path, active=entry.active,
     )

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class IaiConnector(Connector):
     platform = "iai"
     title = "IAI / IdoSell"
+    summary = "Import an IdoSell (IAI) shop's catalog into the Gateway."
     # The search pages by number (0-based, 100 at most) in product id order, with the count in
     # every answer: the shift guard steps back when it drops. Change times are the panel's naive
     # Polish time; the margin covers saves in progress while a read pages; a full read at least

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from xml.etree import ElementTree
 
 import requests
 
@@ -305,3 +306,32 @@ def resources_of(body: Any) -> set[str]:
         if isinstance(api, dict):
             return {name for name in api if not name.startswith("@")}
     return set()
+
+
+class StockRows:
+    """Step 2: one item's `stock_availables` row, read and written whole (PrestaShop NULLs left-out fields)."""
+
+    def __init__(self, client: PrestaShopClient) -> None:
+        self.client = client
+
+    def row(self, product_id: str, attribute_id: str) -> dict[str, Any] | None:
+        client = self.client
+        client.probe()
+        query = {"display": "full", "filter[id_product]": f"[{product_id}]",
+                 "filter[id_product_attribute]": f"[{attribute_id}]", "limit": "2"}
+        rows = rows_of(client._json(client.http.get("stock_availables", params=client._params(query)),
+                                    "stock_availables"), "stock_availables")
+        return rows[0] if rows else None
+
+    def put(self, row: Mapping[str, Any]) -> None:
+        """The complete row as XML, the only body PUT takes on every 1.6-8.x webservice."""
+        client = self.client
+        root = ElementTree.Element("prestashop", {"xmlns:xlink": "http://www.w3.org/1999/xlink"})
+        node = ElementTree.SubElement(root, "stock_available")
+        for name, value in row.items():
+            if not isinstance(value, dict | list):
+                ElementTree.SubElement(node, name).text = "" if value is None else str(value)
+        body = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+        response = client.http.put(f"stock_availables/{row['id']}", params=client._params(None), data=body,
+                                   headers={"Content-Type": "application/xml"})
+        client._json(response, "stock_availables")

@@ -14,11 +14,13 @@ from requests.auth import HTTPBasicAuth
 
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import AuthError, ConfigError
-from gwsync.http import CallStats, RateLimiter
+from gwsync.http import CallStats
 from gwsync.kit import ChangeCursor, Facts, shop_identity
 from gwsync.models import Item, Present, StockUpdate
+from gwsync.ratecontrol import AdaptiveRate
 
-from .client import PrestaShopClient, api_base
+from .client import PrestaShopClient, StockRows, api_base
+from .stock import PrestaShopStockWriter
 from .mapping import (
     Catalog,
     by_id,
@@ -82,7 +84,7 @@ class PrestaShopConnector(Connector):
     # `date_upd` is naive time in the shop's zone (PS_TIMEZONE; this one when unreadable); the
     # margin covers a save in progress when its page was read and the one-second granularity.
     facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="id", cursor_field="date_upd",
-                  time_zone="Europe/Warsaw", margin=timedelta(minutes=2), rate_limit=10)
+                  time_zone="Europe/Warsaw", margin=timedelta(minutes=2), rate_limit=None)
     settings = (
         Setting("url", "PRESTASHOP_URL", "Shop address, e.g. https://shop.example.pl (the tool adds /api/)",
                 kind="url"),
@@ -94,10 +96,10 @@ class PrestaShopConnector(Connector):
                 kind="int"),
         Setting("key_in_url", "PRESTASHOP_KEY_IN_URL",
                 "yes = send the key as ?ws_key= (only for hosts that drop the Authorization header)",
-                required=False, default="no"),
+                required=False, default="no", kind="bool"),
         Setting("price", "PRESTASHOP_PRICE",
                 "current (what a customer pays now, promotions included) or regular", required=False,
-                default="current"),
+                default="current", choices=("current", "regular")),
     )
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
@@ -111,8 +113,9 @@ class PrestaShopConnector(Connector):
         if self.price_mode not in PRICE_MODES:
             raise ConfigError(f"PRESTASHOP_PRICE must be 'current' or 'regular' (got {self.price_mode!r})")
         auth = None if key_in_url else HTTPBasicAuth(key, "")
-        self.client = PrestaShopClient(self.http(self.base, auth=auth, limiter=RateLimiter(self.facts.rate_limit, 10)),
-                                       key, shop_id=self.shop_id, key_in_url=key_in_url)
+        # no built-in rate limit; hosts and WAFs limit concurrency (platform doc section 7: 2-4)
+        http = self.http(self.base, auth=auth, pacer=AdaptiveRate(concurrency=4), pool=4)
+        self.client = PrestaShopClient(http, key, shop_id=self.shop_id, key_in_url=key_in_url)
 
     @property
     def shop(self) -> str:
@@ -142,6 +145,9 @@ class PrestaShopConnector(Connector):
 
     def fetch_image(self, url: str) -> requests.Response:
         return self.client.fetch(url)
+
+    def stock_writer(self) -> PrestaShopStockWriter:
+        return PrestaShopStockWriter(StockRows(self.client))
 
     def close(self) -> None:
         self.client.http.close()

@@ -23,6 +23,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from xml.etree import ElementTree
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -75,6 +76,8 @@ class PrestaShopShop:
         self.calls: Counter = Counter()
         self.requests: list[str] = []
         self._faults: list[tuple[int, dict[str, str]]] = []
+        self.stock_writes: list[dict[str, str]] = []  # every PUT body, as sent
+        self.sell_after_read: dict[tuple[str, str], int] = {}  # step-2 tests: a shop sale right after a read
         self._clock = datetime(2024, 5, 1, 10, 0, 0)
         self.languages = [{"id": 1, "name": "Polski", "iso_code": "pl", "active": "1"},
                           {"id": 2, "name": "English", "iso_code": "en", "active": "1"}]
@@ -275,6 +278,8 @@ class PrestaShopShop:
             return denied
         key = self._key_of(request)
         resource = segments[0] if segments else ""
+        if request.method == "PUT" and resource == "stock_availables" and len(segments) == 2:
+            return self._put_stock(segments[1], request)
         if request.method not in ("GET", "HEAD") or resource in self.keys[key]["no_get"]:
             return self._error(405, 25, f"Method {request.method} is not allowed for the resource "
                                         f"{resource} with this authentication key")
@@ -295,7 +300,35 @@ class PrestaShopShop:
                     return self._error(404, 87, f"Id({segments[1]}) not found")
                 return self._json({SINGULAR.get(resource, resource[:-1]): self._render(resource, match[0],
                                                                                        request, full=True)})
-            return self._list(resource, rows, request)
+            answer = self._list(resource, rows, request)
+            if resource == "stock_availables":
+                self._sell_after_read(request)
+            return answer
+
+    def _put_stock(self, sid: str, request: Request) -> Response:
+        """PUT replaces the whole row: a field left out becomes empty, as in PrestaShop (NULL)."""
+        with self.lock:
+            row = self.stock.get(int(sid)) if sid.isdigit() else None
+            if row is None:
+                return self._error(404, 87, f"Id({sid}) not found")
+            try:
+                node = ElementTree.fromstring(request.get_data()).find("stock_available")
+            except ElementTree.ParseError:
+                node = None
+            if node is None or (node.findtext("id") or "") != sid:
+                return self._error(400, 90, "id is required when modifying a resource")
+            sent = {child.tag: child.text or "" for child in node}
+            row.update({name: sent.get(name, "") for name in row if name != "id"})
+            self.stock_writes.append(dict(sent))
+            return self._json({"stock_available": row})
+
+    def _sell_after_read(self, request: Request) -> None:
+        wanted = (request.args.get("filter[id_product]", "").strip("[]"),
+                  request.args.get("filter[id_product_attribute]", "").strip("[]"))
+        sold = self.sell_after_read.pop(wanted, 0)
+        if sold:
+            row = self.stock_row(int(wanted[0]), int(wanted[1] or 0))
+            row["quantity"] = _s(int(row["quantity"]) - sold)
 
     def _key_of(self, request: Request) -> str | None:
         if "ws_key" in request.args:
@@ -497,6 +530,19 @@ class PrestaShopFake:
     @property
     def calls(self) -> Counter:
         return self.shop.calls
+
+    # StockFake (step 2)
+    def shop_stock(self, product_id: str, variant_id: str | None) -> int:
+        with self.shop.lock:
+            return int(self.shop.stock_row(int(product_id), int(variant_id or 0))["quantity"])
+
+    def set_shop_stock(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.shop.lock:
+            self.shop.stock_row(int(product_id), int(variant_id or 0))["quantity"] = _s(quantity)
+
+    def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.shop.lock:
+            self.shop.sell_after_read[(product_id, variant_id or "0")] = quantity
 
 
 def start_fake(port: int = 0) -> PrestaShopFake:

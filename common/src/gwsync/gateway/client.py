@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import quote, urlsplit, urlunsplit
+
 import requests
 
 from ..errors import AuthError, HttpError, SyncError, Unreachable
-from ..http import CallStats, HttpClient, RateLimiter, http_error
+from ..http import CallStats, HttpClient, http_error, wait_seconds
+from ..ratecontrol import DEFAULT_CONCURRENCY, AdaptiveRate
 from .auth import TokenSource
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 QUERY_WINDOW = 10_000  # from + size beyond this is refused (Elasticsearch's window)
 MAX_BATCH_ITEMS = 100
 MAX_BATCH_BYTES = 6 * 1024 * 1024 - 64 * 1024  # headroom under the 6 MB limit
 PARTITIONS = [f"{i:02x}" for i in range(256)]
 _TAG_IN_CONFLICT = re.compile(r"\(([0-9a-fA-F-]{36})\)")
+# B12: 429 and 503 mean "not processed"; the same request (a create included) is sent again.
+NOT_PROCESSED = frozenset({429, 503})
+NOT_PROCESSED_TRIES = 8
+NOT_PROCESSED_WAIT_MAX = 60.0
 
 
 class AmbiguousWrite(SyncError):
@@ -67,12 +77,19 @@ def split_batches(items: Sequence[dict], max_items: int = MAX_BATCH_ITEMS,
 
 class GatewayClient:
     def __init__(self, base_url: str, shop_guid: str, key: bytes, *, stats: CallStats | None = None,
-                 per_second: float = 10.0, timeout: tuple[float, float] = (10.0, 60.0)) -> None:
+                 per_second: float | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+                 timeout: tuple[float, float] = (10.0, 60.0), pacer: AdaptiveRate | None = None) -> None:
         self.shop = shop_guid
         self.tokens = TokenSource(shop_guid, key)
-        self.http = HttpClient(base_url, service="gateway", stats=stats, timeout=timeout,
-                               limiter=RateLimiter(per_second, burst=int(per_second)))
-        self.storage = HttpClient(base_url, service="gateway-storage", stats=self.http.stats, timeout=timeout)
+        # B12: adaptive rate, at most `concurrency` in flight, `per_second` only as a hard ceiling
+        self.pacer = pacer or AdaptiveRate(concurrency, ceiling=per_second)
+        self.http = HttpClient(base_url, service="gateway", stats=stats, timeout=timeout, pool=concurrency,
+                               pacer=self.pacer, resend_overload=True)
+        self.http.stats.rate = self.pacer.figures
+        # storage (S3 in production) has limits of its own: its own adaptive rate
+        self.storage = HttpClient(base_url, service="gateway-storage", stats=self.http.stats, timeout=timeout,
+                                  pool=concurrency, pacer=AdaptiveRate(concurrency), resend_overload=True)
+        self.sleep = time.sleep  # tests replace it
 
     # -- plumbing -------------------------------------------------------------
 
@@ -82,13 +99,32 @@ class GatewayClient:
         if "json" in kwargs:
             kwargs["data"] = dumps(kwargs.pop("json")).encode()
             headers["Content-Type"] = "application/json"
-        response = self.http.request(method, path, headers=headers, idempotent=idempotent, **kwargs)
+        response = self._send(method, path, headers, idempotent, kwargs)
         if response.status_code in (401, 403):
             raise AuthError("the Gateway refused our token: check GATEWAY_SIGNING_KEY and "
                             f"GATEWAY_SHOP_GUID ({http_error(response, what)})")
         if response.status_code not in ok:
             raise http_error(response, f"Gateway {what}")
         return response
+
+    def _send(self, method: str, path: str, headers: dict[str, str], idempotent: bool | None,
+              kwargs: dict[str, Any]) -> requests.Response:
+        """One request; a 429/503 answer (nothing was processed, B12) is waited out and sent again.
+
+        Idempotent calls get this from the HTTP layer's retries already; this loop is for the
+        POSTs sent once (E1, E9), and can go when the HTTP layer resends those itself.
+        """
+        resend = method == "POST" and not idempotent
+        for attempt in range(NOT_PROCESSED_TRIES):
+            response = self.http.request(method, path, headers=headers, idempotent=idempotent, **kwargs)
+            if not resend or response.status_code not in NOT_PROCESSED or attempt == NOT_PROCESSED_TRIES - 1:
+                return response
+            wait = min(wait_seconds(response, default=min(2.0 ** attempt, 30.0)), NOT_PROCESSED_WAIT_MAX)
+            log.debug("Gateway answered %s to %s %s: not processed, sent again in %.1f s",
+                      response.status_code, method, path, wait)
+            response.close()
+            self.sleep(wait)
+        raise AssertionError("unreachable")
 
     # -- products ---------------------------------------------------------------
 
@@ -172,6 +208,27 @@ class GatewayClient:
             chunk = list(product_ids[start:start + 100])
             yield from self.query([*must, {"terms": {"data.source.product_id": chunk}}])
 
+    def other_source_shops(self, platform: str, shop: str) -> dict[str, int]:
+        """Live products of this platform under source shop ids other than `shop`: {shop id: count}.
+
+        One query; a handful of products is enough to name the other shop (B5 terms on the
+        partition would be overkill here)."""
+        query = {"bool": {"must": [{"match": {"owner_guid": self.shop}},
+                                   {"term": {"data.source.platform": platform}}],
+                          "must_not": [{"term": {"data.source.shop": shop}}, {"exists": {"field": "archived"}}]}}
+        dsl = {"from": 0, "size": PAGE_SIZE, "sort": [{"guid": "asc"}], "query": query}
+        body = _json(self._call("POST", "dashboard/webshop_products/_query", "query", idempotent=True,
+                                json={"dsl": dsl}))
+        shops: dict[str, int] = {}
+        for view in body.get("products") or []:
+            other = ((view.get("data") or {}).get("source") or {}).get("shop")
+            if isinstance(other, str) and other != shop:
+                shops[other] = shops.get(other, 0) + 1
+        if shops and int(body.get("total", 0)) > sum(shops.values()):  # say how many in all
+            first = next(iter(shops))
+            shops[first] += int(body["total"]) - sum(shops.values())
+        return shops
+
     def count_products(self) -> int:
         _, total = self.query_page([], size=1, include_archived=False)
         return total
@@ -179,9 +236,20 @@ class GatewayClient:
     # -- tags -------------------------------------------------------------------------
 
     def create_variant_tag(self, name: str) -> tuple[str, bool]:
-        """(guid, created). On 409 the guid is the existing tag's, named in the message."""
-        response = self._call("POST", f"webshops/{self.shop}/tags/", "create tag", ok=(200, 201, 409),
-                              json={"name": name, "type": "variant"})
+        """E9 once: (guid, created). On 409 the guid is the existing tag's, named in the message.
+
+        Raises AmbiguousWrite when the outcome is unknown (reset, timeout, 5xx after sending):
+        the caller looks the tag up by name (E8) before creating anything again (B12).
+        """
+        try:
+            response = self._call("POST", f"webshops/{self.shop}/tags/", "create tag", ok=(200, 201, 409),
+                                  idempotent=False, json={"name": name, "type": "variant"})
+        except Unreachable as exc:
+            raise AmbiguousWrite(str(exc)) from None
+        except HttpError as exc:
+            if exc.status is not None and exc.status >= 500:
+                raise AmbiguousWrite(str(exc)) from None
+            raise
         body = _json(response)
         if response.status_code == 409:
             match = _TAG_IN_CONFLICT.search(str(body.get("message", "")))
@@ -189,6 +257,12 @@ class GatewayClient:
                 raise HttpError(f"Gateway create tag: 409 without a tag guid for {name!r}", status=409)
             return match.group(1), False
         return str(body["guid"]), True
+
+    def shop_tags(self) -> list[dict]:
+        """E8: the shop's own tags (variant tags included), each with its `product_guids`."""
+        response = self._call("GET", f"webshops/{self.shop}/tags/", "shop tags")
+        body = _json(response)
+        return body if isinstance(body, list) else body.get("tags", [])
 
     def category_tags(self) -> list[dict]:
         response = self._call("GET", "tags/", "category tags", params={"type": "category"})
@@ -199,7 +273,8 @@ class GatewayClient:
 
     def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
         """E14 + E15: presigned POST to storage; the hosted URL is `url` + `fields.key`."""
-        response = self._call("POST", "uploads/", "upload request",
+        # an unused grant costs nothing, so E14 is retried like a read (B12)
+        response = self._call("POST", "uploads/", "upload request", idempotent=True,
                               json={"filename": filename, "content_type": content_type})
         grant = _json(response)
         url, fields = grant["url"], grant["fields"]
@@ -210,13 +285,30 @@ class GatewayClient:
         return url + fields["key"]
 
     def copy_public_image(self, url: str) -> str:
-        """E16: the Gateway fetches a public URL itself and hosts a copy."""
-        response = self._call("POST", "downloads/", "image copy", json={"url": url})
+        """E16: the Gateway fetches a public URL itself and hosts a copy (retried: B12)."""
+        response = self._call("POST", "downloads/", "image copy", idempotent=True, json={"url": encode_url(url)})
         return str(_json(response)["url"])
 
     def close(self) -> None:
         self.http.close()
         self.storage.close()
+
+
+def encode_url(url: str) -> str:
+    """RFC 3986 form of a URL as feeds carry it (`zdjęcie główne.jpg`): non-ASCII and spaces
+    percent-encoded, what is already encoded (`%20`) and the URL's delimiters left alone, no
+    user info."""
+    parts = urlsplit(url.strip())
+    netloc = parts.netloc.rpartition("@")[2]  # a public image needs no credentials; never send any
+    if parts.hostname and not parts.hostname.isascii():
+        host = parts.hostname.encode("idna").decode("ascii")
+        netloc = netloc.replace(parts.hostname, host)
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=_PATH_SAFE),
+                       quote(parts.query, safe=_QUERY_SAFE), quote(parts.fragment, safe=_QUERY_SAFE)))
+
+
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 def _json(response: requests.Response) -> Any:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +40,26 @@ class Sellable:
     active: bool
 
 
+_USERINFO = re.compile(r"(?i)\b(https?://)[^/\s\"'<>@]+@")
+
+
+def without_userinfo(text: str) -> str:
+    """Descriptions built from a shop URL given with user info (`https://KEY@shop/...`) must not
+    carry the key to the Gateway: `https://KEY@shop/x.jpg` -> `https://shop/x.jpg`."""
+    return _USERINFO.sub(r"\1", text)
+
+
 def sellables(product: Product, platform: str, shop: str) -> list[Sellable]:
     base = SourceId(platform=platform, shop=shop, product_id=product.product_id)
     if not product.variants:
         return [Sellable(base, product.name, product.price, product.vat, product.stock, product.sku,
                          product.description, product.brief, product.images, None, product.active)]
-    return [_variant(product, variant, base) for variant in product.variants]
+    items = [_variant(product, variant, base) for variant in product.variants]
+    if sum(1 for s in items if s.active) == 1:
+        # a group with one live variant is a plain product: no variant tag, no data.variants
+        # (one call less per group); its identity stays the variant's, so it joins a tag later
+        items = [replace(s, options=None) if s.active else s for s in items]
+    return items
 
 
 def _variant(product: Product, variant: Variant, base: SourceId) -> Sellable:
@@ -86,8 +101,31 @@ def build_item(item: Sellable, image_urls: list[str], tag_guids: list[str]) -> d
     }
     for key, value in (("desc", item.description), ("brief", item.brief), ("sku", item.sku)):
         if value:
-            product[key] = value
+            product[key] = without_userinfo(value) if key != "sku" else value
     return {"product": product, "stock_level": item.stock, "for_sale": True}
+
+
+def with_image_sources(item: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
+    """Record on the product which source image each hosted URL came from (`data.images_source`:
+    hosted URL -> digest of the source image key), so that a state rebuilt from the Gateway knows
+    its images and a re-run after state loss hosts none again."""
+    if sources:
+        item["product"]["data"]["images_source"] = dict(sources)
+    return item
+
+
+def rekeyed(view: Mapping[str, Any], shop: str) -> dict[str, Any] | None:
+    """The PUT body moving a Gateway product to another source shop id (`migrate-source`)."""
+    source = source_of(view)
+    if source is None:
+        return None
+    moved = source.model_copy(update={"shop": shop})
+    item = item_from_view(view)
+    data = dict(item["product"].get("data") or {})
+    data["source"] = moved.as_data()
+    data["partition"] = partition_of(moved)
+    item["product"]["data"] = data
+    return item
 
 
 def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,6 +136,10 @@ def normal_form(item: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(price, Mapping):
         out["base_price"] = {"currency": price.get("currency"), "vat_percent": price.get("vat_percent"),
                              "amount": f"{Decimal(str(price.get('amount'))):.2f}"}
+    data = out.get("data")
+    if isinstance(data, Mapping) and "images_source" in data:
+        # a recovery hint, not content: a feed moved to new paths (same images) costs no write
+        out["data"] = {k: v for k, v in data.items() if k != "images_source"}
     for key in ITEM_KEYS:
         out[key] = item.get(key)
     return out

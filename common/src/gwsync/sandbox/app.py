@@ -21,6 +21,7 @@ from .dsl import QueryError
 from .errors import ApiError, error_response, from_api_error
 from .faults import Faults
 from .page import page
+from .stock_events import stock_events
 from .store import JournalEntry, Store, TagExists
 from .tools import tools
 from .validation import BatchTooLarge, ValidationFailed
@@ -28,8 +29,10 @@ from .validation import BatchTooLarge, ValidationFailed
 log = logging.getLogger(__name__)
 
 STORAGE_BODY_LIMIT = 32 * 1024 * 1024  # uploads may be larger than a JSON body
-UNTRACKED_BLUEPRINTS = frozenset({"tools", "page"})  # local tooling: no faults, no journal
-DROP_ROUTES = frozenset({"create_products", "update_product"})  # "write requests (E1/PUT)"
+UNTRACKED_BLUEPRINTS = frozenset({"tools", "page", "stock_events"})  # local tooling: no faults, no journal
+# Writes whose answer can be lost after commit: products, tags, image grants, uploads, copies.
+DROP_ROUTES = frozenset({"create_products", "update_product", "archive_product", "create_shop_tag",
+                         "create_tag", "uploads", "storage_post", "downloads"})
 
 
 def create_app(store: Store, *, faults: Faults | None = None, base_url: str | None = None) -> Flask:
@@ -42,9 +45,10 @@ def create_app(store: Store, *, faults: Faults | None = None, base_url: str | No
     app.config["MAX_CONTENT_LENGTH"] = STORAGE_BODY_LIMIT
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = Sandbox(store, Catalog(store), faults or Faults(),
+    faults = faults or Faults()
+    app.extensions[EXTENSION] = Sandbox(store, Catalog(store, faults), faults,
                                         base_url.rstrip("/") if base_url else None)
-    for blueprint in (products, tags, files, tools, page):
+    for blueprint in (products, tags, files, tools, page, stock_events):
         app.register_blueprint(blueprint)
     app.before_request(_inject_faults)
     app.before_request(_authenticate)
@@ -99,7 +103,7 @@ def _finish(response: Response) -> Response:
     if not _tracked():
         return response
     if _route_name() in DROP_ROUTES and response.status_code < 400:
-        mode = sandbox().faults.drop_after_commit(request.path)
+        mode = sandbox().faults.drop_after_commit(request.path, _route_name())
         if mode:
             response = _drop(response, mode)
     _journal(response.status_code)

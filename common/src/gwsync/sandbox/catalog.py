@@ -17,6 +17,7 @@ from typing import Any
 from . import dsl
 from .documents import children_by_parent, product_doc, product_view, tag_object
 from .errors import ApiError
+from .faults import Faults
 from .store import ProductRow, Store, TagRow, now_iso
 from .validation import ItemInput, Problem, ValidationFailed
 
@@ -29,8 +30,11 @@ def variant_tag_guid(owner: str, tag_type: str, name: str) -> str:
 
 
 class Catalog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, faults: Faults | None = None) -> None:
         self.store = store
+        self.faults = faults or Faults()
+        # B16 index lag: guid -> (the view E4 still shows, or None for a new product; visible from)
+        self._unindexed: dict[str, tuple[dict[str, Any] | None, float]] = {}
         self._views: dict[str, tuple[int, dict[str, Any]]] = {}
         self._hits: OrderedDict[tuple[str, int, str], list[dict[str, Any]]] = OrderedDict()
         self._generation = 0
@@ -76,6 +80,9 @@ class Catalog:
         if not isinstance(body, dict) or "dsl" not in body:
             raise dsl.QueryError('the body must be {"dsl": {...}}')
         search = dsl.parse_search(body["dsl"])
+        lagging = self._lagging()
+        if lagging:  # the index has not caught up with the latest writes: no cached hits
+            return dsl.page_of(dsl.sorted_hits(self._indexed_views(shop, lagging), search), search)
         sort = [(key.path, key.descending) for key in search.sort]
         key = (shop, self._generation, json.dumps([search.query, sort], sort_keys=True))
         with self._lock:
@@ -87,6 +94,34 @@ class Catalog:
                 while len(self._hits) > HIT_CACHE_SIZE:
                     self._hits.popitem(last=False)
         return dsl.page_of(hits, search)
+
+    def _lagging(self) -> dict[str, dict[str, Any] | None]:
+        """Writes E4 does not see yet: guid -> the view it still shows (None: not at all)."""
+        if not self._unindexed:
+            return {}
+        now = self.faults.clock()
+        with self._lock:
+            for guid in [g for g, (_, due) in self._unindexed.items() if due <= now]:
+                del self._unindexed[guid]
+            return {guid: view for guid, (view, _) in self._unindexed.items()}
+
+    def _indexed_views(self, shop: str, lagging: dict[str, dict[str, Any] | None]) -> list[dict[str, Any]]:
+        views = []
+        for view in self.views(shop):
+            if view["guid"] not in lagging:
+                views.append(view)
+            elif lagging[view["guid"]] is not None:
+                views.append(lagging[view["guid"]])
+        return views
+
+    def _not_indexed_yet(self, guid: str, previous: dict[str, Any] | None) -> None:
+        lag = self.faults.index_lag()
+        if not lag:
+            return
+        with self._lock:
+            if guid in self._unindexed:  # the index still shows what it showed before
+                previous = self._unindexed[guid][0]
+            self._unindexed[guid] = (previous, self.faults.clock() + lag)
 
     def _changed(self) -> None:
         """Called after every write: cached query hits are stale from now on."""
@@ -119,6 +154,8 @@ class Catalog:
                 revision=1, created=stamp, updated=stamp,
             ))
         self.store.insert_products(rows)
+        for row in rows:
+            self._not_indexed_yet(row.guid, None)
         self._changed()
         tags = self._tags_by_guid()
         return [self._view(row, tags) for row in rows]
@@ -155,6 +192,9 @@ class Catalog:
         self._changed()
 
     def _save(self, row: ProductRow) -> None:
+        if self.faults.index_lag():
+            stored = self.store.get_product(row.guid)
+            self._not_indexed_yet(row.guid, self._view(stored) if stored else None)
         row.revision += 1
         row.updated = now_iso()
         self.store.save_product(row)

@@ -1,9 +1,16 @@
-"""Fault injection for the sandbox: latency, 429, 5xx and responses lost after commit.
+"""Fault injection for the sandbox: latency, 429, 5xx, responses lost after commit, index lag,
+a rate limit.
 
 Counts ("the next N requests") are deterministic and preferred in tests;
 rates draw from a seeded RNG so a run can be repeated. `fail_paths` (a
 regular expression searched in the request path) narrows every fault to the
 matching requests. Everything is guarded by one lock: the server is threaded.
+
+`rate_limit` makes the sandbox behave like a Gateway with a request-rate limit
+(B12): a token bucket of `rate_limit` requests per second holding at most
+`rate_limit_burst` (default: one second's worth); a request finding it empty is
+answered 429 with `Retry-After: retry_after`. Storage (`/storage/`, S3 in
+production) is not the Gateway API and is never limited.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 DROP_MODES = ("reset", "504")
+UNLIMITED_PREFIXES = ("/storage",)  # S3 in production: not under the Gateway's rate limit
 
 
 @dataclass
@@ -27,10 +37,30 @@ class FaultSettings:
     throttle_next: int = 0  # the next N matching requests answered 429
     retry_after: int = 1  # Retry-After seconds sent with a 429
     drop_rate: float = 0.0  # fraction of successful writes whose answer is lost after commit
-    drop_next: int = 0  # the next N successful writes (E1, PUT) whose answer is lost
+    drop_next: int = 0  # the next N successful writes whose answer is lost
+    drop_first: bool = False  # the first successful write of each route loses its answer
     drop_mode: str = "reset"  # "reset": the connection breaks; "504": a Gateway Timeout
+    index_lag_ms: int = 0  # E4 sees a write only this many milliseconds after it committed (B16)
     fail_paths: str | None = None  # regex; when set, only matching paths get faults
     seed: int | None = None
+    rate_limit: float = 0.0  # requests per second allowed (0: no limit); beyond it 429 + Retry-After
+    rate_limit_burst: int = 0  # requests the bucket holds (0: one second's worth of `rate_limit`)
+
+
+@dataclass
+class RateLimitFigures:
+    """What the rate limit let through and refused, for benchmarks (utilisation)."""
+
+    admitted: int = 0
+    refused: int = 0
+    first: float | None = None
+    last: float | None = None
+
+    def achieved_rate(self) -> float:
+        """Admitted requests per second between the first and the last one."""
+        if self.first is None or self.last is None or self.last <= self.first:
+            return 0.0
+        return (self.admitted - 1) / (self.last - self.first)
 
 
 @dataclass(frozen=True)
@@ -45,11 +75,16 @@ class Injection:
 class Faults:
     """Thread-safe fault settings; change them with `configure` or POST /_sandbox/faults."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, **settings: Any) -> None:
         self._lock = threading.Lock()
         self._settings = FaultSettings()
         self._rng = random.Random()
         self._pattern: re.Pattern[str] | None = None
+        self._dropped_routes: set[str] = set()
+        self.clock = clock  # the index lag's and the rate limit's clock; tests share theirs
+        self._tokens = 0.0
+        self._filled_at = clock()
+        self.rate_figures = RateLimitFigures()
         self.configure(**settings)
 
     def configure(self, **settings: Any) -> FaultSettings:
@@ -59,6 +94,9 @@ class Faults:
             self._settings = new
             self._rng = random.Random(new.seed)
             self._pattern = re.compile(new.fail_paths) if new.fail_paths else None
+            self._dropped_routes = set()
+            self._tokens, self._filled_at = float(self._burst()), self.clock()  # a full bucket
+            self.rate_figures = RateLimitFigures()
             return FaultSettings(**asdict(new))
 
     def update(self, **settings: Any) -> FaultSettings:
@@ -88,20 +126,50 @@ class Faults:
             s = self._settings
             if not self._applies(path):
                 return None
-            if self._take("throttle_next") or self._draw(s.throttle_rate):
+            if self._take("throttle_next") or self._draw(s.throttle_rate) or not self._within_rate(path):
                 return Injection("throttle", 429, {"Retry-After": str(s.retry_after)})
             if self._take("fail_next") or self._draw(s.error_rate):
                 return Injection("error", s.error_status, {})
             return None
 
-    def drop_after_commit(self, path: str) -> str | None:
+    def drop_after_commit(self, path: str, route: str = "") -> str | None:
         """The drop mode when this committed write's answer must be lost, else None."""
         with self._lock:
             if not self._applies(path):
                 return None
-            if self._take("drop_next") or self._draw(self._settings.drop_rate):
+            first = self._settings.drop_first and route not in self._dropped_routes
+            if first:
+                self._dropped_routes.add(route)
+            if first or self._take("drop_next") or self._draw(self._settings.drop_rate):
                 return self._settings.drop_mode
             return None
+
+    def index_lag(self) -> float:
+        """Seconds a write stays invisible to E4 (B16)."""
+        with self._lock:
+            return self._settings.index_lag_ms / 1000.0
+
+    def _burst(self) -> int:
+        s = self._settings
+        return s.rate_limit_burst or max(1, round(s.rate_limit))
+
+    def _within_rate(self, path: str) -> bool:
+        """Take a token from the rate-limit bucket (True), or find it empty (False)."""
+        s = self._settings
+        if s.rate_limit <= 0 or path.startswith(UNLIMITED_PREFIXES):
+            return True
+        now = self.clock()
+        self._tokens = min(self._burst(), self._tokens + (now - self._filled_at) * s.rate_limit)
+        self._filled_at = now
+        figures = self.rate_figures
+        if self._tokens < 1:
+            figures.refused += 1
+            return False
+        self._tokens -= 1
+        figures.admitted += 1
+        figures.first = now if figures.first is None else figures.first
+        figures.last = now
+        return True
 
     def _take(self, counter: str) -> bool:
         left = getattr(self._settings, counter)
@@ -124,10 +192,16 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
         value = settings.get(name, 0.0)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number from 0 to 1")
-    for name in ("fail_next", "throttle_next", "drop_next", "retry_after"):
+    for name in ("fail_next", "throttle_next", "drop_next", "retry_after", "index_lag_ms",
+                 "rate_limit_burst"):
         value = settings.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer")
+    rate = settings.get("rate_limit", 0.0)
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate < 0:
+        raise ValueError("rate_limit must be a non-negative number of requests per second")
+    if not isinstance(settings.get("drop_first", False), bool):
+        raise ValueError("drop_first must be true or false")
     latency = settings.get("latency", 0.0)
     if not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0:
         raise ValueError("latency must be a non-negative number of seconds")

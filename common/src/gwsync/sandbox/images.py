@@ -71,6 +71,8 @@ def hosted_key(shop: str, url: str) -> str:
 def checked_source_url(url: Any) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ApiError(400, "url: required, an http(s) URL")
+    if not url.isascii() or any(c.isspace() for c in url):
+        raise ApiError(400, "url: not a valid URI (RFC 3986): percent-encode spaces and non-ASCII letters")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(400, "url: only http and https URLs can be copied")

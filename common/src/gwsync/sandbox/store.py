@@ -202,13 +202,27 @@ class Store:
         return decode_key(rows[0]["key_b64"]) if rows else None
 
     def shops(self) -> list[dict[str, Any]]:
+        """Each shop with its name, product counts, catalogs (source platform and shop) and the
+        time of its last request (a tool's last run)."""
         rows = self._query(
             "SELECT s.guid, s.created, "
+            "(SELECT v FROM meta WHERE k = 'shop_name:' || s.guid) AS name, "
             "(SELECT COUNT(*) FROM products p WHERE p.owner = s.guid) AS products, "
-            "(SELECT COUNT(*) FROM products p WHERE p.owner = s.guid AND p.archived IS NULL) AS live "
+            "(SELECT COUNT(*) FROM products p WHERE p.owner = s.guid AND p.archived IS NULL) AS live, "
+            "(SELECT MAX(ts) FROM journal j WHERE j.shop = s.guid) AS last_request, "
+            "(SELECT group_concat(src, ', ') FROM (SELECT DISTINCT "
+            "  json_extract(p.doc, '$.data.source.platform') || ' · ' || json_extract(p.doc, '$.data.source.shop')"
+            "  AS src FROM products p WHERE p.owner = s.guid AND json_extract(p.doc, '$.data.source.shop') "
+            "  IS NOT NULL ORDER BY src)) AS sources "
             "FROM shops s ORDER BY s.created, s.guid"
         )
         return [dict(row) for row in rows]
+
+    def set_shop_name(self, guid: str, name: str) -> None:
+        """A name for people (the page's index); shops work without one."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+                         (f"shop_name:{normalize_guid(guid)}", name))
 
     # -- products -------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,7 +21,28 @@ from ..gateway.client import GatewayClient
 from ..report import Report
 from ..runner import run_import
 from ..sandbox import start_in_thread
+from ..sandbox.faults import Faults
 from ..sandbox.tools import WRITE_ROUTES
+from ..sync import Options
+
+IMAGE_ROUTES = frozenset({"uploads", "storage_post", "downloads"})
+
+
+class RunClock:
+    """Real time plus every wait the run asked for: a wait costs nothing, yet the sandbox's index
+    lag (which reads this clock) sees it pass. No test depends on how long anything takes."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += max(seconds, 0.0)
 
 
 class Harness:
@@ -33,7 +56,9 @@ class Harness:
         self.state_dir = workdir / "state"
         self.shop_guid = str(uuid.uuid4())
         self.signing_key = base64.b64encode(secrets.token_bytes(32)).decode()
-        self.sandbox = start_in_thread(workdir / "gateway.sqlite", shops={self.shop_guid: self.signing_key})
+        self.clock = RunClock()
+        self.sandbox = start_in_thread(workdir / "gateway.sqlite", shops={self.shop_guid: self.signing_key},
+                                       faults=Faults(clock=self.clock.now))
         if sandbox_latency:
             self.sandbox.faults.update(latency=sandbox_latency)
         self.gateway = GatewayClient(self.sandbox.url, self.shop_guid, base64.b64decode(self.signing_key))
@@ -48,8 +73,11 @@ class Harness:
                   **self.connector_config, **overrides}
         return Resolved(values)
 
-    def run(self, **kwargs: Any) -> Report:
-        return run_import(self.connector_cls, self.config(), **kwargs)
+    def run(self, *, dry_run: bool = False, full: bool = False, workers: int = 4, **options: Any) -> Report:
+        """One import in this process; `options` are `sync.Options` fields. Waits for the
+        Gateway's search lag go through `clock` (they cost no time)."""
+        opts = Options(dry_run=dry_run, full=full, workers=workers, **{"sleep": self.clock.sleep, **options})
+        return run_import(self.connector_cls, self.config(), options=opts)
 
     def products(self, include_archived: bool = False) -> list[dict]:
         return list(self.gateway.query([], include_archived=include_archived))
@@ -58,6 +86,14 @@ class Harness:
         """Requests the sandbox has served on routes that change the catalog."""
         counters = self.sandbox.store.counters()
         return sum(c["requests"] for route, c in counters.items() if route in WRITE_ROUTES)
+
+    def image_calls(self) -> int:
+        """Image hosting requests the sandbox has served (E14 grants, E15 uploads, E16 copies)."""
+        counters = self.sandbox.store.counters()
+        return sum(c["requests"] for route, c in counters.items() if route in IMAGE_ROUTES)
+
+    def shop_tags(self) -> list[dict]:
+        return self.gateway.shop_tags()
 
     def env(self, connector_config: Mapping[str, Any] | None = None) -> dict[str, str]:
         """Environment for the CLI: every setting by its env var name."""

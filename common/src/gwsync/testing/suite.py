@@ -13,23 +13,86 @@ Usage in a connector's tests:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
+import requests
 
-from ..connector import Connector
-from ..errors import EXIT_CANNOT_RUN, EXIT_OK
+from ..connector import Connector, ReadContext
+from ..errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK, MassArchiveRefused
+from ..models import Image, Item, Present, Product
+from ..state import ShopLock, SqliteState, state_file
+from ..sync import CURSOR_KEY, clean_shop_identity
 from .declared import DeclaredFactsChecks
 from .fake import FakePlatform
 from .harness import Harness
+
+# The production-like fault profile of issue 9: 10 % 5xx, 5 % answers lost after commit, the
+# first write of each route lost, 429s beyond 20 requests per second.
+FAULT_PROFILE = {"error_rate": 0.1, "drop_rate": 0.05, "drop_first": True, "rate_limit": 20.0,
+                 "fail_paths": "^/(dashboard|organizations|webshops|uploads|downloads|storage)"}
+E1_PATH = "^/dashboard/webshops/[^/]+/products/?$"
+
+
+def truncated(connector_cls: type[Connector], keep: int) -> type[Connector]:
+    """The connector with a read that ends, well formed, after `keep` products (a cut feed, an
+    API answering an empty page): no error, and no `Present` for what was cut."""
+
+    class Truncated(connector_cls):  # type: ignore[valid-type, misc]
+        def read(self, ctx: ReadContext) -> Iterator[Item]:
+            products = 0
+            for item in super().read(ctx):
+                if isinstance(item, Present):
+                    continue
+                if isinstance(item, Product):
+                    products += 1
+                    if products > keep:
+                        return
+                yield item
+
+    Truncated.__name__ = f"Truncated{connector_cls.__name__}"
+    return Truncated
+
+
+def moved(connector_cls: type[Connector]) -> type[Connector]:
+    """The connector as if the shop's address had changed: another source shop id."""
+
+    class Moved(connector_cls):  # type: ignore[valid-type, misc]
+        @property
+        def shop(self) -> str:
+            return "moved." + super().shop
+
+    return Moved
+
+
+def with_raw_image_urls(connector_cls: type[Connector]) -> type[Connector]:
+    """Image URLs as feeds carry them: a space and Polish letters, not percent-encoded."""
+
+    def raw(image: Image) -> Image:
+        joiner = "&" if "?" in image.url else "?"
+        return image.model_copy(update={"url": f"{image.url}{joiner}v=zdjęcie główne", "key": None})
+
+    class RawUrls(connector_cls):  # type: ignore[valid-type, misc]
+        def read(self, ctx: ReadContext) -> Iterator[Item]:
+            for item in super().read(ctx):
+                if isinstance(item, Product):
+                    variants = tuple(v.model_copy(update={"images": tuple(raw(i) for i in v.images)})
+                                     for v in item.variants)
+                    item = item.model_copy(update={"images": tuple(raw(i) for i in item.images),
+                                                   "variants": variants})
+                yield item
+
+    return RawUrls
 
 CATALOG = 24  # products in the fake; big enough for several batches of work, fast enough
 
@@ -58,10 +121,22 @@ class ConnectorSuite(DeclaredFactsChecks):
             h.close()
 
     def assert_exactly_once(self, gw: Harness, fake: FakePlatform) -> None:
+        gw.clock.sleep(60)  # let an index lag (B16) pass before searching
         live = gw.products()
         counts = identities(live)
         assert [k for k, n in counts.items() if n > 1] == []
         assert len(live) == fake.expected_items()
+
+    def source_shop(self, gw: Harness, connector_cls: type[Connector] | None = None) -> str:
+        connector = (connector_cls or self.connector)(gw.config().values)
+        try:
+            return clean_shop_identity(connector.shop)
+        finally:
+            connector.close()
+
+    def state_path(self, gw: Harness) -> Path:
+        return state_file(gw.state_dir, self.connector.platform, self.source_shop(gw), gw.sandbox.url,
+                          gw.shop_guid)
 
     # -- import ----------------------------------------------------------------------
 
@@ -192,3 +267,201 @@ class ConnectorSuite(DeclaredFactsChecks):
         for command in (["--help"], ["import", "--help"], ["check", "--help"]):
             result = gw.cli(command)
             assert result.exit_code == 0 and "Usage" in result.stdout
+
+    # -- issue 9: nothing lost or doubled under faults, stale state, lag, empty reads ---------
+
+    def test_fault_profile_run_and_one_rerun_end_complete_and_exactly_once(
+            self, gw: Harness, fake: FakePlatform, tmp_path: Path) -> None:
+        gw.faults.configure(seed=17, **FAULT_PROFILE)
+        gw.run()
+        final = gw.run()  # the faults stay on
+        gw.faults.reset()
+        assert final.counts["failed"] == 0, final.failures
+        self.assert_exactly_once(gw, fake)
+        orphans = [t["name"] for t in gw.shop_tags() if t["type"] == "variant" and not t["product_guids"]]
+        assert orphans == []
+        with Harness(self.connector, gw.connector_config, tmp_path / "clean") as clean:
+            clean.run()  # the same catalog without faults: every image it hosts must be there too
+            expected = {k: len(p["images"]) for k, p in _by_identity(clean.products()).items()}
+        assert {k: len(p["images"]) for k, p in _by_identity(gw.products()).items()} == expected
+        for product in gw.products():
+            for url in product["images"]:
+                assert requests.get(url, timeout=10).status_code == 200
+
+    def test_an_image_failing_on_our_side_fails_its_item_until_it_lands(self, gw: Harness,
+                                                                        fake: FakePlatform) -> None:
+        gw.faults.configure(error_rate=1.0, error_status=507, fail_paths="^/(uploads|downloads|storage)")
+        first = gw.run()
+        gw.faults.reset()
+        failed = {p.identity for p in first.failures}
+        assert failed, "the fake catalog must contain products with images"
+        assert first.exit_code == EXIT_ITEMS_FAILED
+        assert all("image" in p.reason for p in first.failures)
+        failed_products = {_identity_key(i)[0] for i in failed}
+        live = {_key(p)[0] for p in gw.products()}
+        assert failed_products.isdisjoint(live)  # never written without an image that failed here
+        second = gw.run()
+        assert second.counts["failed"] == 0, second.failures
+        self.assert_exactly_once(gw, fake)
+        landed = [p for p in gw.products() if _key(p)[0] in failed_products]
+        assert landed and any(p["images"] for p in landed)  # with the images that failed before
+        assert second.images["uploaded"] + second.images["copied"] > 0
+
+    def test_state_restored_from_an_older_copy_creates_no_duplicate(self, gw: Harness,
+                                                                    fake: FakePlatform) -> None:
+        gw.run()
+        backup = {p: p.read_bytes() for p in gw.state_dir.glob("*.sqlite*")}
+        fake.add_product()
+        assert gw.run().counts["created"] == 1
+        for path in gw.state_dir.glob("*.sqlite*"):
+            path.unlink()
+        for path, data in backup.items():
+            path.write_bytes(data)
+        report = gw.run(full=True)
+        assert report.counts["created"] == 0 and report.counts["failed"] == 0, report.failures
+        self.assert_exactly_once(gw, fake)
+
+    @pytest.mark.parametrize("fault", [{"drop_first": True}, {"fail_next": 1}],
+                             ids=["created-answer-lost", "not-created"])
+    def test_ambiguous_create_under_index_lag(self, gw: Harness, fake: FakePlatform, fault: dict) -> None:
+        # E4 sees a write only 1.5 s after it committed; the engine waits out GATEWAY_SEARCH_LAG
+        # (2 s, on the test clock) before it looks: adopted when it was created, created when not.
+        gw.faults.configure(index_lag_ms=1500, fail_paths=E1_PATH, **fault)
+        report = gw.run()
+        assert report.counts["failed"] == 0, report.failures
+        assert report.counts["created"] == fake.expected_items()
+        self.assert_exactly_once(gw, fake)
+
+    @pytest.mark.parametrize("keep", [0, 2], ids=["empty", "truncated"])
+    def test_an_empty_or_truncated_read_archives_nothing(self, gw: Harness, fake: FakePlatform,
+                                                         keep: int) -> None:
+        gw.run()
+        gw.connector_cls = truncated(self.connector, keep)
+        with pytest.raises(MassArchiveRefused, match="--allow-mass-archive"):
+            gw.run(full=True)
+        result = gw.cli(["import", "--full"])
+        assert result.exit_code == EXIT_CANNOT_RUN
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "mass-archive guard" in errors[0] and "--allow-mass-archive" in errors[0]
+        assert gw.run(full=True, archive_missing=False).counts["archived"] == 0
+        gw.connector_cls = self.connector
+        self.assert_exactly_once(gw, fake)
+        gw.connector_cls = truncated(self.connector, keep)
+        allowed = gw.run(full=True, allow_mass_archive=True)
+        assert allowed.counts["archived"] > 0 and len(gw.products()) < fake.expected_items()
+
+    def test_a_failed_item_does_not_freeze_the_cursor_and_is_retried(self, gw: Harness,
+                                                                     fake: FakePlatform) -> None:
+        gw.faults.configure(fail_next=2, error_status=507, fail_paths=E1_PATH)
+        first = gw.run()
+        gw.faults.reset()
+        assert first.counts["failed"] > 0 and first.complete
+        with SqliteState(self.state_path(gw)) as state:
+            kept = {entry.product_id for entry in state.retries()}
+            cursor = state.get_meta(CURSOR_KEY)
+        assert kept and {p.identity.split("|")[2] for p in first.failures} <= kept
+        second = gw.run()
+        assert second.counts["failed"] == 0, second.failures
+        self.assert_exactly_once(gw, fake)
+        with SqliteState(self.state_path(gw)) as state:
+            assert state.retries() == []
+            # a connector that keeps a cursor had it moved by the run with the failure: never frozen
+            assert (cursor is None) == (state.get_meta(CURSOR_KEY) is None)
+
+    def test_corrupt_state_is_moved_aside_and_rebuilt(self, gw: Harness, fake: FakePlatform) -> None:
+        gw.run()
+        path = self.state_path(gw)
+        for extra in gw.state_dir.glob(path.name + "-*"):
+            extra.unlink()
+        path.write_bytes(b"this is not a database" * 100)
+        before, images = gw.writes(), gw.image_calls()
+        report = gw.run()
+        assert any("moved aside" in note for note in report.notes)
+        assert list(gw.state_dir.glob(path.name + ".corrupt-*"))
+        assert (report.writes, gw.writes(), gw.image_calls()) == (0, before, images)
+        self.assert_exactly_once(gw, fake)
+
+    def test_an_old_schema_state_is_migrated(self, gw: Harness, fake: FakePlatform) -> None:
+        gw.run()
+        db = sqlite3.connect(self.state_path(gw))
+        db.executescript("DROP TABLE retries; DROP INDEX IF EXISTS variant_tags_guid; PRAGMA user_version = 0;")
+        db.close()
+        before = gw.writes()
+        report = gw.run()
+        assert report.counts["failed"] == 0 and gw.writes() == before
+        with SqliteState(self.state_path(gw)) as state:
+            assert state.schema_version() == state.latest_version()
+
+    def test_wiped_state_hosts_no_image_again(self, gw: Harness, fake: FakePlatform) -> None:
+        gw.run()
+        for path in gw.state_dir.glob("*.sqlite*"):
+            path.unlink()
+        before, images = gw.writes(), gw.image_calls()
+        report = gw.run()
+        assert report.writes == 0 and report.counts["failed"] == 0
+        assert (gw.writes(), gw.image_calls()) == (before, images)
+
+    def test_user_info_in_url_settings_never_leaks(self, gw: Harness, fake: FakePlatform,
+                                                   tmp_path: Path) -> None:
+        secret = "gwsync-userinfo-" + os.urandom(6).hex()
+        urls = [s for s in self.connector.settings if s.kind == "url" and gw.connector_config.get(s.key)]
+        config = {**gw.connector_config}
+        for setting in urls:
+            value = str(config[setting.key])
+            config[setting.key] = value.replace("://", f"://{secret}@", 1)
+        report_file = tmp_path / "report.json"
+        result = gw.cli(["import", "--report", str(report_file), "-v"], env=gw.env(config))
+        assert result.exit_code in (EXIT_OK, EXIT_CONFIG), result.output
+        assert secret not in result.output
+        blobs = [p.read_bytes() for p in gw.state_dir.rglob("*") if p.is_file()]
+        if report_file.exists():
+            blobs.append(report_file.read_bytes())
+        assert all(secret.encode() not in blob for blob in blobs)
+        assert all(secret not in json.dumps(p["data"]) for p in gw.products())
+
+    def test_changed_shop_address_stops_and_migrate_source_moves_the_catalog(
+            self, gw: Harness, fake: FakePlatform) -> None:
+        gw.run()
+        old = self.source_shop(gw)
+        before = gw.writes()
+        gw.connector_cls = moved(self.connector)
+        refused = gw.cli(["import"])
+        assert refused.exit_code == EXIT_CONFIG, refused.output
+        assert f"gateway-{self.connector.platform} migrate-source --from {old}" in refused.stderr
+        assert gw.writes() == before
+        migrated = gw.cli(["migrate-source", "--from", old])
+        assert migrated.exit_code == EXIT_OK, migrated.output
+        report = gw.run()
+        assert (report.counts["created"], report.counts["failed"]) == (0, 0), report.failures
+        new = self.source_shop(gw, gw.connector_cls)
+        gw.clock.sleep(60)
+        assert {p["data"]["source"]["shop"] for p in gw.products()} == {new}
+        self.assert_exactly_once(gw, fake)
+
+    def test_unencoded_image_urls_are_percent_encoded(self, gw: Harness, fake: FakePlatform) -> None:
+        gw.connector_cls = with_raw_image_urls(self.connector)
+        report = gw.run()
+        assert report.counts["failed"] == 0, report.failures
+        assert report.image_problems == [] and report.images["uploaded"] + report.images["copied"] > 0
+        sent = [e["body"]["url"] for e in gw.sandbox.store.journal(route="downloads")]
+        assert all(url.isascii() and " " not in url for url in sent)
+
+    def test_a_held_lock_exits_4_and_does_nothing(self, gw: Harness, fake: FakePlatform) -> None:
+        with ShopLock(self.state_path(gw)):
+            result = gw.cli(["import"])
+        assert result.exit_code == EXIT_LOCKED and "another run" in result.stderr
+        assert gw.writes() == 0
+
+
+def _key(product: dict[str, Any]) -> tuple[str, str | None]:
+    source = product["data"]["source"]
+    return source["product_id"], source.get("variant_id")
+
+
+def _identity_key(identity: str) -> tuple[str, str | None]:
+    _, _, product_id, variant_id = identity.split("|", 3)
+    return product_id, variant_id or None
+
+
+def _by_identity(products: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
+    return {_key(p): p for p in products}

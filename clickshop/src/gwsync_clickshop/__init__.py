@@ -1,0 +1,1 @@
+"""gateway-clickshop: ClickShop catalogs through the product feed the shop publishes."""

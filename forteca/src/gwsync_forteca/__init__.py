@@ -1,0 +1,1 @@
+"""gateway-forteca: Forteca catalogs through the product feed the shop publishes."""

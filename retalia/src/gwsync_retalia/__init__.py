@@ -1,0 +1,1 @@
+"""gateway-retalia: Retalia catalogs through the product feed the shop publishes."""
