@@ -25,7 +25,7 @@ from typing import Any
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import AuthError, ConfigError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.kit import ChangeCursor, shop_identity
+from gwsync.kit import ChangeCursor, Facts, shop_identity
 from gwsync.models import Item, Present, StockUpdate
 
 from .client import PAGE_SIZE, MagentoClient, Refused, in_filter, rest_base
@@ -130,6 +130,8 @@ def batches(groups: Sequence[Group], size: int = PAGE_SIZE) -> Iterator[list[Gro
 class MagentoConnector(Connector):
     platform = "magento"
     title = "Magento"
+    facts = Facts(paging="page-number", page_size=PAGE_SIZE, row_key="id", cursor_field="updated_at",
+                  time_zone="UTC", margin=MARGIN, rate_limit=8)
     settings = (
         Setting("url", "MAGENTO_URL", "Shop address, e.g. https://shop.example.com (the tool adds "
                 "/rest/<store>/V1/)", kind="url"),

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError, HttpError
 from gwsync.http import CallStats, RateLimiter
-from gwsync.kit import OffsetPaginator, shop_identity
+from gwsync.kit import Facts, OffsetPaginator, shop_identity
 from gwsync.models import Item, Skipped
 
 from . import mapping
@@ -47,6 +47,7 @@ def price_mode(value: Any) -> mapping.PriceMode:
 class SellasistConnector(Connector):
     platform = "sellasist"
     title = "Sellasist"
+    facts = Facts(paging="offset", page_size=PAGE_SIZE, row_key="id", rate_limit=RATE_PER_SECOND)
     settings = (
         Setting("url", "SELLASIST_URL", "Sellasist panel address, e.g. https://account.sellasist.pl",
                 kind="url"),

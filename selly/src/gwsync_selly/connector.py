@@ -16,7 +16,7 @@ from typing import Any
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError, SyncError, Unreachable
 from gwsync.http import CallStats, RateLimiter
-from gwsync.kit import WholeTable, shop_identity
+from gwsync.kit import Facts, WholeTable, shop_identity
 from gwsync.models import Item
 
 from . import mapping
@@ -31,6 +31,7 @@ RATE_PER_SECOND = 4.0  # no published limit; calls go one at a time and a whole 
 class SellyConnector(Connector):
     platform = "selly"
     title = "Selly"
+    facts = Facts(paging="whole-table", rate_limit=RATE_PER_SECOND)
     settings = (
         Setting("api_id", "SELLY_API_ID", "Selly API id (a number, from the shop's panel)", credential=True),
         Setting("app_key", "SELLY_APP_KEY", "Selly application key (from the shop's panel)", secret=True,

@@ -22,7 +22,7 @@ from typing import Any
 from gwsync.connector import Connector, ReadContext, Setting
 from gwsync.errors import ConfigError
 from gwsync.http import CallStats
-from gwsync.kit import ChangeCursor, KeysetPaginator, shop_identity
+from gwsync.kit import ChangeCursor, Facts, KeysetPaginator, shop_identity
 from gwsync.kit.pagination import rows as page_rows
 from gwsync.models import Item, Present, StockUpdate
 
@@ -79,6 +79,8 @@ def _digest(value: Any) -> str:
 class SubiektGTConnector(Connector):
     platform = "subiektgt"
     title = "Subiekt GT"
+    facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="tw_Id", cursor_field="tw_ZmianaTw",
+                  time_zone="UTC", margin=timedelta(0))
     settings = (
         Setting("db_url", "SUBIEKT_DB_URL",
                 "Company database as a SQLAlchemy URL, e.g. mssql+pymssql://user@host:1433/DATABASE",
