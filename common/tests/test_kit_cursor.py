@@ -64,6 +64,7 @@ def test_full_read_is_forced_daily_and_on_request() -> None:
     due = cursor_for(text, now=now + timedelta(hours=24))
     assert due.full and due.reason == "periodic"
     assert due.ctx.full  # the engine learns that this read lists the whole catalog
+    assert due.decided_full and not cursor_for(None, now=now, full=True).decided_full
     assert any("full read" in note for note in due.ctx.notes)
     assert cursor_for(text, now=now, full=True).full
     hourly = cursor_for(text, now=now + timedelta(hours=2), full_every=timedelta(hours=1))

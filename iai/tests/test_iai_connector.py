@@ -180,8 +180,9 @@ def test_a_full_read_comes_at_least_daily(fake):
     ctx = ReadContext(cursor=json.dumps(stale), full=False, known_product_ids=known)
     fake.reset_counters()
     again = list(connector.read(ctx))
-    assert not any(isinstance(i, Present) for i in again)  # a full read lists every product itself
-    assert {i.product_id for i in again} == {i.product_id for i in items}
+    # a full read lists every product itself, and says the listing is complete
+    assert [i for i in again if isinstance(i, Present)] == [Present(product_ids=())]
+    assert accounted(again) == {i.product_id for i in items}
     assert any("full read" in note for note in ctx.notes)
     assert not any(r["json"]["params"].get("returnProducts") in ("in_trash", "deleted")
                    for r in fake.requests if r["json"])

@@ -406,3 +406,16 @@ def test_a_key_without_specific_prices_sends_regular_prices_and_says_so(fake):
 
 def gross(net: str) -> Decimal:
     return (Decimal(net) * Decimal("1.23")).quantize(Decimal("0.01"))
+
+
+def test_the_daily_full_read_says_its_listing_is_complete(fake):
+    c = connector(fake)
+    items, ctx = run(c)
+    known = frozenset(i.product_id for i in items)
+    stale = json.loads(ctx.new_cursor)
+    stale["full_at"] = "2020-01-01T00:00:00+00:00"
+    removed = fake.remove_product()
+    again, ctx2 = run(c, json.dumps(stale), known)
+    # the engine began it as incremental: the empty Present marks it a complete listing
+    assert [i for i in again if isinstance(i, Present)] == [Present(product_ids=())] and ctx2.full
+    assert removed not in accounted(again) and any("full read" in n for n in ctx2.notes)

@@ -104,6 +104,8 @@ class IaiConnector(Connector):
             assembler = GroupAssembler(self.client, catalog, self.options)
             yield from assembler.feed(track(self.client.iter_products()))
             yield from assembler.finish(track)
+            if cursor.decided_full:  # the engine began an incremental read: this one lists everything
+                yield Present(product_ids=())
         else:
             yield from self._read_changes(ctx, cursor, catalog, track)
         cursor.commit()

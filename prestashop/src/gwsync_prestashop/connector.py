@@ -281,6 +281,8 @@ class PrestaShopConnector(Connector):
             for page in self.client.iter_pages("products", {"display": "full"}, PRODUCT_PAGE):
                 combos, stock = self._around(page)
                 yield from self._map(page, combos, stock, catalog, cursor, fingerprints)
+            if cursor.decided_full:  # the engine began an incremental read: this one lists everything
+                yield Present(product_ids=())
         else:
             yield from self._read_changed(ctx, cursor, catalog, fingerprints)
         cursor.meta = {"lookups": digest, "fp": fingerprints}

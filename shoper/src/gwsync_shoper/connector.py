@@ -162,7 +162,8 @@ class ShoperConnector(Connector):
                 yield from updates
                 if not updates:
                     present.append(product_id)
-        if present:
+        # every product is accounted for (read, stock rows, or present): a complete listing
+        if present or not cursor.engine_full:
             yield Present(product_ids=tuple(present))
 
         if cursor.full:

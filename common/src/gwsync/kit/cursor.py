@@ -81,6 +81,7 @@ class ChangeCursor:
         self._since: datetime | None = _instant(stored.get("since")) if stored else None
         self._full_at: datetime | None = _instant(stored.get("full_at")) if stored else None
         self._seen_before: dict[str, str] = dict(stored.get("seen") or {}) if stored else {}
+        self.engine_full = ctx.full  # what the engine asked for, before this cursor decides
         self.reason = self._full_reason(stored)
         if self.reason is not None:
             ctx.full = True  # tell the engine: this read lists the whole catalog (a complete listing)
@@ -91,6 +92,15 @@ class ChangeCursor:
     def full(self) -> bool:
         """True when this run must read everything (see `reason`)."""
         return self.reason is not None
+
+    @property
+    def decided_full(self) -> bool:
+        """A full read the engine did not ask for (daily, forced, unreadable cursor).
+
+        The engine treated the read as incremental when it began: end such a read with
+        `Present(product_ids=())` so that it counts as the complete listing it is.
+        """
+        return self.full and not self.engine_full
 
     def force_full(self, reason: str) -> None:
         """The connector knows better (its lookups changed): read everything this run."""

@@ -34,7 +34,7 @@ class Facts:
     """
 
     paging: Paging
-    page_size: int
+    page_size: int = 0  # the size asked for; 0 for a whole table in one answer
     row_key: str | None = None
     shift_guard: Literal["count", "none"] = "count"
     cursor_field: str | None = None

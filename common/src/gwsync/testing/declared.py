@@ -30,7 +30,7 @@ DECLARE = ("declare the platform's facts on the connector class: facts = gwsync.
 
 def check_facts(facts: Facts) -> None:
     """The facts make sense on their own."""
-    assert facts.paging in KINDS and facts.page_size > 0
+    assert facts.paging in KINDS and (facts.paging == "whole-table" or facts.page_size > 0)
     if facts.paging in POSITION_PAGING:
         # a row deleted mid-read shifts every later row up: without the guard one is never seen
         assert facts.shift_guard == "count" and facts.row_key, (
