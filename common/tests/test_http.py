@@ -118,3 +118,17 @@ def test_user_info_in_a_url_never_reaches_an_error_message():
     with pytest.raises(Unreachable) as err:
         http.get("feed.xml")
     assert "pa55word-xyz" not in str(err.value) and "vendor" not in str(err.value)
+
+
+def test_a_host_that_does_not_resolve_is_asked_for_once_not_after_backoffs(monkeypatch):
+    lookups = []
+
+    def unknown_host(host, *args, **kwargs):
+        lookups.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown_host)
+    client = HttpClient("https://shop.invalid/", service="shop")
+    with pytest.raises(Unreachable, match="host not found"):
+        client.get("products")  # an idempotent GET: any other connection failure would be retried
+    assert lookups == ["shop.invalid"]

@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -151,6 +152,14 @@ class PacedRetry(Retry):
         retry = super().new(**kw)
         retry.pacer, retry.resend_overload = self.pacer, self.resend_overload
         return retry
+
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any,
+                  error: Exception | None = None, **kwargs: Any) -> Retry:
+        # A host name that does not resolve will not resolve a second later: say so at once
+        # (an unknown host is a setting to fix, reported within a second, not after backoffs).
+        if isinstance(error, NameResolutionError):
+            raise MaxRetryError(kwargs.get("_pool"), url or "", error) from error
+        return super().increment(method, url, *args, error=error, **kwargs)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if self.resend_overload and status_code in OVERLOAD_STATUSES and self.status != 0:
