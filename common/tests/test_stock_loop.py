@@ -139,3 +139,9 @@ def test_serve_refuses_a_platform_without_a_write_path(tmp_path):
         result = h.cli(["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "no safe way to write stock" in result.stderr
+
+
+def test_serve_takes_the_log_format_its_deployment_examples_pass(tmp_path):
+    with Harness(ShopWithStock, {}, tmp_path) as h:
+        result = h.cli(["serve", "--log-format", "json", "--help"])
+    assert result.exit_code == 0 and "GATEWAY_LOG_FORMAT" in result.stdout

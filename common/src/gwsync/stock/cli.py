@@ -12,6 +12,7 @@ import click
 from ..config import Resolved, default_state_dir
 from ..connector import Connector
 from ..gateway.auth import parse_shop_guid
+from ..logs import FORMATS, setup_logging
 from ..state import clean_shop_identity
 from ..state_pg import Scope
 from ..stores import StateLocation
@@ -28,11 +29,17 @@ def serve_group(connector_cls: type[Connector], resolve: Callable[[dict[str, Any
     @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port.")
     @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
                   help="Events applied at once (never two for one product).")
+    @click.option("--log-format", type=click.Choice(FORMATS, case_sensitive=False), default="text",
+                  show_default=True, envvar="GATEWAY_LOG_FORMAT", show_envvar=True,
+                  help="Log lines for people, or one JSON object per line for machines.")
+    @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
     @click.pass_context
-    def group(ctx: click.Context, host: str, port: int, workers: int, **params: Any) -> None:
+    def group(ctx: click.Context, host: str, port: int, workers: int, log_format: str, verbose: bool,
+              **params: Any) -> None:
         if ctx.invoked_subcommand is not None:
             ctx.obj = params
             return
+        setup_logging(log_format, verbose)
         try:
             with stock_service(connector_cls, resolve(params), workers=workers) as service:
                 serve_forever(service, host, port)
