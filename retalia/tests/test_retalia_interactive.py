@@ -1,22 +1,9 @@
 """`docker run -i`: the signing key, the shop GUID, the feed location, then the feed's user name and password."""
 
-from gwsync.errors import EXIT_OK
-from gwsync.testing.harness import Harness
 from gwsync_retalia.connector import RetaliaConnector
 from gwsync_retalia.fake import RetaliaFake
+from gwsync_feed.interactive_check import assert_answers_piped_in_order
 
 
 def test_answers_piped_in_order(tmp_path):
-    with RetaliaFake.running() as fake, Harness(RetaliaConnector, {}, tmp_path) as gw:
-        env = {"GATEWAY_URL": gw.sandbox.url, "GATEWAY_SYNC_STATE_DIR": str(gw.state_dir),
-               **({"FEED_GROUP_BY": fake.config()["group_by"]} if "group_by" in fake.config() else {})}
-        answers = [gw.signing_key, gw.shop_guid, fake.config()["source"], fake.USERNAME, fake.password]
-        result = gw.cli(["import"], env=env, input="\n".join(answers) + "\n")
-        assert result.exit_code == EXIT_OK, result.output
-        asked = [name for name in ("GATEWAY_SIGNING_KEY", "GATEWAY_SHOP_GUID", "FEED_SOURCE", "FEED_USERNAME",
-                                   "FEED_PASSWORD") if name in result.stderr]
-        assert asked == sorted(asked, key=result.stderr.index) and len(asked) == 5
-        assert f"created {fake.expected_items()}" in result.stdout
-        products = gw.products()
-        assert {p["data"]["source"]["platform"] for p in products} == {"retalia"}
-        assert fake.password not in result.output and gw.signing_key not in result.output
+    assert_answers_piped_in_order(RetaliaConnector, RetaliaFake, tmp_path)
