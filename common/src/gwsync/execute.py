@@ -86,10 +86,6 @@ class CreateExecutor:
                 origin: Product | None, kind: Kind = Kind.UPDATE) -> None:
         raise NotImplementedError
 
-    def _save(self, source: Any, guid: str, item: dict | None, digest: str | None,
-              archived: bool = False) -> None:
-        raise NotImplementedError
-
     def _retry_later(self, item: Any, reason: str) -> None:
         raise NotImplementedError
 
@@ -135,8 +131,9 @@ class CreateExecutor:
                 for p in missing:  # intents stay: the next run looks these up first
                     self._create_failed(p, f"create outcome unknown ({exc}); checked again on the next run")
             return
-        for p, doc in zip(batch, stored, strict=True):
-            self._save(p.sellable.source, str(doc["guid"]), p.item, p.hash)
+        # the whole batch in one transaction, its intents cleared with it
+        self.state.save_items([(p.identity, p.sellable.source.product_id, p.sellable.source.variant_id,
+                                str(doc["guid"]), p.item, p.hash, False) for p, doc in zip(batch, stored, strict=True)])
         log.debug("created %d products in one batch", len(batch))
         self.report.count("created", len(batch))
 
@@ -149,9 +146,10 @@ class CreateExecutor:
         if found:
             self.report.notes.append(f"{len(found)} products to create were already on the Gateway "
                                      "(the state was behind it); adopted, not created again")
+        adopted = self.state.items(found) if found else {}  # one query for the batch
         for identity in found:
             p = by_identity[identity]
-            known = self.state.item(identity)
+            known = adopted.get(identity)
             if known is not None and known.hash == p.hash and not known.archived:
                 self.report.count("unchanged")
             elif known is not None:
@@ -175,10 +173,11 @@ class CreateExecutor:
         product_ids = sorted({p.sellable.source.product_id for p in batch})
         found = self._adopt(self.gateway.products_of_source(self.platform, self.shop, product_ids),
                             wanted=set(by_identity))
+        adopted = self.state.items(found) if found else {}  # one query for the batch
         for identity in found:
             p = by_identity[identity]
             self.report.count("created")
-            known = self.state.item(identity)
+            known = adopted.get(identity)
             if known is not None and known.hash != p.hash:
                 self._update(p.sellable, known, p.item, p.hash, p.origin)
         return [p for i, p in by_identity.items() if i not in found]

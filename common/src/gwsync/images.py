@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,11 +115,25 @@ class ImageService:
         self._locks: dict[str, threading.Lock] = {}
         self._broken: dict[str, str] = {}  # cache key -> reason: a broken image is fetched once per run
         self._prepared: set[str] = set()  # hosted ahead by the prefetch pool, not used yet
+        # hosted URLs of the current and the previous page's images (`preload`): one query a page
+        self._pages: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._guard = threading.Lock()
+
+    def preload(self, images: Iterable[Image]) -> None:
+        """Look up a page's images in one query; lookups of other images still ask the state."""
+        known = self.state.images_by_keys({image.cache_key for image in images})
+        with self._guard:
+            self._pages = (known, self._pages[0])  # bounded: items of the page before may still be in flight
+
+    def _known(self, cache_key: str) -> str | None:
+        with self._guard:
+            current, previous = self._pages
+            url = current.get(cache_key) or previous.get(cache_key)
+        return url or self.state.image_by_key(cache_key)
 
     def hosted(self, image: Image) -> str:
         """The hosted URL of one image; raises BrokenImage with a reason."""
-        known = self.state.image_by_key(image.cache_key)
+        known = self._known(image.cache_key)
         if known:
             self._reused(image.cache_key)
             return known
@@ -138,7 +152,7 @@ class ImageService:
 
     def prepare(self, image: Image) -> None:
         """Host an image ahead of need (the prefetch pool); its product reports any problem."""
-        if self.dry_run or self.state.image_by_key(image.cache_key):
+        if self.dry_run or self._known(image.cache_key):
             return
         with self._key_lock(image.cache_key):
             if image.cache_key in self._broken or self.state.image_by_key(image.cache_key):

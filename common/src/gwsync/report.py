@@ -54,6 +54,7 @@ class Report:
     read_error: str | None = None
     complete: bool = False
     seconds: float = 0.0
+    state_calls: int | None = None  # queries and transactions the state store served (benchmarks)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, what: str, n: int = 1) -> None:
@@ -126,7 +127,7 @@ class Report:
             "plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan],
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
                       "retries": self.stats.retries, "throttled": self.stats.throttled,
-                      "gateway_rate": self.stats.rate_summary()},
+                      "gateway_rate": self.stats.rate_summary(), "state": self.state_calls},
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }

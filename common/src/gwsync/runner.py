@@ -131,6 +131,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
         finally:
             report.finish()
             engine.images.close()
+            report.state_calls = getattr(state, "round_trips", None)
             if not options.dry_run:
                 state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
         if target.embedded:

@@ -96,12 +96,17 @@ class RetryEntry:
     attempts: int
 
 
+# identity, product_id, variant_id, guid, payload, hash, archived: one item confirmed by the Gateway
+ItemRow = tuple[str, str, str | None, str, dict | None, str | None, bool]
+
+
 class StateStore(Protocol):
     """What the engine needs from a store; a PostgreSQL one can implement the same."""
 
     recovered_from: Path | None  # an unreadable state file moved aside on open
 
     def item(self, identity: str) -> ItemState | None: ...
+    def items(self, identities: Iterable[str]) -> dict[str, ItemState]: ...
     def items_of_product(self, product_id: str) -> list[ItemState]: ...
     def items_of_products(self, product_ids: Iterable[str]) -> dict[str, list[ItemState]]: ...
     def item_by_guid(self, guid: str) -> ItemState | None: ...
@@ -110,17 +115,20 @@ class StateStore(Protocol):
     def product_ids(self) -> frozenset[str]: ...
     def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
                   payload: dict | None, hash_: str | None, archived: bool = False) -> None: ...
+    def save_items(self, rows: Iterable[ItemRow]) -> None: ...
     def set_archived(self, identity: str, archived: bool) -> None: ...
     def add_intents(self, entries: Iterable[tuple[str, str]]) -> None: ...
     def clear_intents(self, identities: Iterable[str]) -> None: ...
     def intents(self) -> list[tuple[str, str]]: ...
     def image_by_key(self, cache_key: str) -> str | None: ...
     def image_by_hash(self, sha256: str) -> str | None: ...
+    def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]: ...
     def save_blob(self, sha256: str, url: str) -> None: ...
     def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None: ...
     def save_image_digest(self, key_digest: str, url: str) -> None: ...
     def variant_tag(self, group_key: str) -> str | None: ...
     def variant_tag_group(self, guid: str) -> str | None: ...
+    def variant_tags(self, group_keys: Iterable[str]) -> dict[str, str]: ...
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None: ...
     def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None: ...
     def retries(self) -> list[RetryEntry]: ...
@@ -145,6 +153,7 @@ class SqliteState:
         self.recovered_from: Path | None = None
         self._lock = threading.RLock()
         self._savepoints = 0
+        self.round_trips = 0  # queries and transactions: what batching saves, for benchmarks
         try:
             self._db = self._open()
         except StateTooNew:
@@ -210,6 +219,7 @@ class SqliteState:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            self.round_trips += 1
             if self.dry_run:  # inside the run's transaction: a savepoint keeps each change atomic
                 name = f"s{self._savepoints}"
                 self._savepoints += 1
@@ -234,6 +244,7 @@ class SqliteState:
 
     def _rows(self, sql: str, args: tuple | list = ()) -> list[tuple]:
         with self._lock:
+            self.round_trips += 1
             return self._db.execute(sql, tuple(args)).fetchall()
 
     # -- items --------------------------------------------------------------------
@@ -241,6 +252,17 @@ class SqliteState:
     def item(self, identity: str) -> ItemState | None:
         rows = self._rows(f"SELECT {ITEM_COLUMNS} FROM items WHERE identity = ?", (identity,))
         return _item(rows[0]) if rows else None
+
+    def items(self, identities: Iterable[str]) -> dict[str, ItemState]:
+        """Many items in one query per 500 identities (a page of the read)."""
+        wanted = sorted(set(identities))
+        found: dict[str, ItemState] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update((r[0], _item(r)) for r in
+                         self._rows(f"SELECT {ITEM_COLUMNS} FROM items WHERE identity IN ({marks})", chunk))
+        return found
 
     def items_of_product(self, product_id: str) -> list[ItemState]:
         return [_item(r) for r in self._rows(f"SELECT {ITEM_COLUMNS} FROM items WHERE product_id = ?",
@@ -275,17 +297,24 @@ class SqliteState:
 
     def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
                   payload: dict | None, hash_: str | None, archived: bool = False) -> None:
-        text = json.dumps(payload, ensure_ascii=False) if payload is not None else None
+        self.save_items([(identity, product_id, variant_id, guid, payload, hash_, archived)])
+
+    def save_items(self, rows: Iterable[ItemRow]) -> None:
+        """Items confirmed by the Gateway, with their intents cleared, in one transaction."""
+        now = time.time()
+        params = [{"identity": identity, "product_id": product_id, "variant_id": variant_id, "guid": guid,
+                   "hash": hash_, "payload": json.dumps(payload, ensure_ascii=False) if payload is not None else None,
+                   "archived": int(archived), "updated": now}
+                  for identity, product_id, variant_id, guid, payload, hash_, archived in rows]
+        if not params:
+            return
         with self._tx() as db:
-            db.execute("INSERT INTO items (identity, product_id, variant_id, guid, hash, payload, archived, "
-                       "updated) VALUES (:identity, :product_id, :variant_id, :guid, :hash, :payload, "
-                       ":archived, :updated) ON CONFLICT (identity) DO UPDATE SET product_id = :product_id, "
-                       "variant_id = :variant_id, guid = :guid, hash = :hash, payload = :payload, "
-                       "archived = :archived, updated = :updated",
-                       {"identity": identity, "product_id": product_id, "variant_id": variant_id,
-                        "guid": guid, "hash": hash_, "payload": text, "archived": int(archived),
-                        "updated": time.time()})
-            db.execute("DELETE FROM intents WHERE identity = ?", (identity,))
+            db.executemany("INSERT INTO items (identity, product_id, variant_id, guid, hash, payload, archived, "
+                           "updated) VALUES (:identity, :product_id, :variant_id, :guid, :hash, :payload, "
+                           ":archived, :updated) ON CONFLICT (identity) DO UPDATE SET product_id = :product_id, "
+                           "variant_id = :variant_id, guid = :guid, hash = :hash, payload = :payload, "
+                           "archived = :archived, updated = :updated", params)
+            db.executemany("DELETE FROM intents WHERE identity = ?", [(p["identity"],) for p in params])
 
     def set_archived(self, identity: str, archived: bool) -> None:
         with self._tx() as db:
@@ -317,6 +346,12 @@ class SqliteState:
         rows = self._rows("SELECT url FROM image_blobs WHERE sha256 = ?", (sha256,))
         return rows[0][0] if rows else None
 
+    def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]:
+        """The hosted URLs of many source images (a page's), by their cache keys."""
+        by_digest = {image_key(key): key for key in cache_keys}
+        found = self._lookup("SELECT cache_key, url FROM image_keys WHERE cache_key IN ({})", by_digest)
+        return {by_digest[digest]: url for digest, url in found.items()}
+
     def save_blob(self, sha256: str, url: str) -> None:
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO image_blobs (sha256, url) VALUES (?,?)", (sha256, url))
@@ -340,6 +375,18 @@ class SqliteState:
     def variant_tag_group(self, guid: str) -> str | None:
         rows = self._rows("SELECT group_key FROM variant_tags WHERE guid = ?", (guid,))
         return rows[0][0] if rows else None
+
+    def variant_tags(self, group_keys: Iterable[str]) -> dict[str, str]:
+        return self._lookup("SELECT group_key, guid FROM variant_tags WHERE group_key IN ({})", group_keys)
+
+    def _lookup(self, sql: str, keys: Iterable[str]) -> dict[str, str]:
+        """key -> value rows of `sql` (one `IN ({})`), one query per 500 keys."""
+        wanted = sorted(set(keys))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found.update(self._rows(sql.format(",".join("?" * len(chunk))), chunk))
+        return found
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
         with self._tx() as db:
@@ -492,6 +539,13 @@ class DryRunOverlay:
                 return self._items[identity]
         return self.base.item(identity)
 
+    def items(self, identities: Iterable[str]) -> dict[str, ItemState]:
+        wanted = list(identities)
+        found = self.base.items(wanted)
+        with self._lock:
+            found.update((i, self._items[i]) for i in wanted if i in self._items)
+        return found
+
     def items_of_product(self, product_id: str) -> list[ItemState]:
         return self.items_of_products([product_id])[product_id]
 
@@ -527,9 +581,13 @@ class DryRunOverlay:
 
     def save_item(self, identity: str, product_id: str, variant_id: str | None, guid: str,
                   payload: dict | None, hash_: str | None, archived: bool = False) -> None:
+        self.save_items([(identity, product_id, variant_id, guid, payload, hash_, archived)])
+
+    def save_items(self, rows: Iterable[ItemRow]) -> None:
         with self._lock:
-            self._items[identity] = ItemState(identity, product_id, variant_id, guid, hash_, payload, archived)
-            self._intents.pop(identity, None)
+            for identity, product_id, variant_id, guid, payload, hash_, archived in rows:
+                self._items[identity] = ItemState(identity, product_id, variant_id, guid, hash_, payload, archived)
+                self._intents.pop(identity, None)
 
     def set_archived(self, identity: str, archived: bool) -> None:
         item = self.item(identity)
@@ -563,6 +621,13 @@ class DryRunOverlay:
             url = self._blobs.get(sha256)
         return url or self.base.image_by_hash(sha256)
 
+    def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(cache_keys)
+        found = self.base.images_by_keys(wanted)
+        with self._lock:
+            found.update((k, self._images[image_key(k)]) for k in wanted if image_key(k) in self._images)
+        return found
+
     def save_blob(self, sha256: str, url: str) -> None:
         with self._lock:
             self._blobs.setdefault(sha256, url)
@@ -588,6 +653,13 @@ class DryRunOverlay:
                 if tag == guid:
                     return group
         return self.base.variant_tag_group(guid)
+
+    def variant_tags(self, group_keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(group_keys)
+        found = self.base.variant_tags(wanted)
+        with self._lock:
+            found.update((g, self._tags[g]) for g in wanted if g in self._tags)
+        return found
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
         with self._lock:

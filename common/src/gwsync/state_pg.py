@@ -77,6 +77,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 RUNS_KEPT = 100
+# what one scope's state is (`reset` empties these; scopes, leases and run history stay)
+STATE_TABLES = ("gwsync_items", "gwsync_intents", "gwsync_image_keys", "gwsync_image_blobs",
+                "gwsync_variant_tags", "gwsync_meta", "gwsync_retries")
 _MIGRATION_LOCK = 0x67777379  # advisory lock id for "two pods start at once"; held per transaction only
 _ITEM_COLUMNS = "identity, product_id, variant_id, guid, hash, payload, archived"
 
@@ -292,6 +295,15 @@ class PostgresState:
     def image_by_hash(self, sha256: str) -> str | None:
         return self._one("SELECT url FROM gwsync_image_blobs WHERE scope_id = %s AND sha256 = %s", sha256)
 
+    def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]:
+        """The hosted URLs of many source images (a page's) in one round trip."""
+        by_digest = {image_key(key): key for key in cache_keys}
+        if not by_digest:
+            return {}
+        rows = self._rows("SELECT cache_key, url FROM gwsync_image_keys WHERE scope_id = %s "
+                          "AND cache_key = ANY(%s)", (list(by_digest),))
+        return {by_digest[digest]: url for digest, url in rows}
+
     def save_blob(self, sha256: str, url: str) -> None:
         self._write("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (sha256, url))
 
@@ -327,6 +339,13 @@ class PostgresState:
 
     def variant_tag(self, group_key: str) -> str | None:
         return self._one("SELECT guid FROM gwsync_variant_tags WHERE scope_id = %s AND group_key = %s", group_key)
+
+    def variant_tags(self, group_keys: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(group_keys))
+        if not wanted:
+            return {}
+        return dict(self._rows("SELECT group_key, guid FROM gwsync_variant_tags WHERE scope_id = %s "
+                               "AND group_key = ANY(%s)", (wanted,)))
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
         self._write("INSERT INTO gwsync_variant_tags VALUES (%s,%s,%s,%s) ON CONFLICT (scope_id, group_key) "
@@ -364,8 +383,7 @@ class PostgresState:
     def reset(self) -> None:
         """Forget everything of this scope (the Gateway stays the truth: the next run rebuilds)."""
         with self._conn() as conn, conn.transaction():
-            for table in ("gwsync_items", "gwsync_intents", "gwsync_image_keys", "gwsync_image_blobs",
-                          "gwsync_variant_tags", "gwsync_meta", "gwsync_retries"):
+            for table in STATE_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE scope_id = %s", (self.scope_id,))
 
     def _one(self, sql: str, *args: Any) -> Any:

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,12 +41,13 @@ from .gateway.payload import (
     with_image_sources,
     with_stock,
 )
-from .images import BrokenImage, ImagePrefetcher, ImageService, uploaded_digest
+from .images import BrokenImage, ImagePrefetcher, ImageService, images_of, uploaded_digest
 from .models import Item, Present, Product, Seen, Skipped, SourceId, StockUpdate
+from .pages import PageState, SaveBuffer, read_page
 from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
-from .state import ItemState, StateStore, clean_shop_identity, image_key
+from .state import ItemRow, ItemState, StateStore, clean_shop_identity, image_key
 from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "cursor"
 STOCK_CURSOR_KEY = "stock_cursor"  # the stock pass reads its own window: import's stays whole
 REBUILT_KEY = "rebuilt_from_gateway"
+ADOPT_BATCH = 500  # adopted items saved per transaction during a rebuild
 
 
 class SourceMoved(ConfigError):
@@ -91,6 +93,7 @@ class Engine(CreateExecutor):
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
                                    on_host=self._plan_image)
         self.batcher = CreateBatcher(self._send_creates, size=options.batch_size)
+        self.saves = SaveBuffer(state, options.batch_size)  # item saves after updates, a batch at a time
         self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
@@ -131,6 +134,7 @@ class Engine(CreateExecutor):
         finally:  # what was read before a stop is still written (and recorded in state)
             self.batcher.flush()
             self.prefetch.close()
+            self.saves.flush()
         if self._fatal is not None:
             raise self._fatal
         if self._stop.is_set() and self.report.read_error is None:
@@ -153,8 +157,8 @@ class Engine(CreateExecutor):
     def _consume(self, ctx: ReadContext) -> set[str]:
         seen: set[str] = set()
         window = threading.BoundedSemaphore(self.options.workers * 4)  # bounded memory
+        page: list[Product | Skipped | Seen | StockUpdate] = []
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="gwsync") as pool:
-            futures: set[Future] = set()
             try:
                 for item in self._items(ctx, seen):
                     if self._stop.is_set():
@@ -173,17 +177,37 @@ class Engine(CreateExecutor):
                             continue
                         self._read_products.add(item.product_id)
                     seen.add(item.product_id)
-                    window.acquire()
-                    if not self.options.stock_only:
-                        self.prefetch.submit(item)
-                    future = pool.submit(self._handle, item)
-                    futures.add(future)
-                    future.add_done_callback(lambda f: (window.release(), futures.discard(f)))
-            except (AuthError, ConfigError):
-                raise
+                    page.append(item)
+                    if len(page) >= self.options.batch_size:
+                        self._submit_page(pool, window, page)
+                        page = []
             except SyncError as exc:
-                self.report.read_error = f"reading {self.connector.title} stopped: {exc}"
+                if not isinstance(exc, (AuthError, ConfigError)):
+                    self.report.read_error = f"reading {self.connector.title} stopped: {exc}"
+                self._submit_page(pool, window, page)  # what was read before the error is still written
+                if isinstance(exc, (AuthError, ConfigError)):
+                    raise
+            else:
+                self._submit_page(pool, window, page)
         return seen
+
+    def _submit_page(self, pool: ThreadPoolExecutor, window: threading.BoundedSemaphore,
+                     page: list[Product | Skipped | Seen | StockUpdate]) -> None:
+        """A page's state in a few bulk reads, then its items to the workers (at most `window` in flight)."""
+        if not page or self._stop.is_set():
+            return
+        known = read_page(self.state, page, lambda product_id: self._source(product_id).key)
+        if not self.options.stock_only:
+            self.images.preload(image for item in page if isinstance(item, Product)
+                                for image in images_of(item, self.platform, self.shop))
+        for item in page:
+            if self._stop.is_set():
+                return
+            window.acquire()
+            if not self.options.stock_only:
+                self.prefetch.submit(item)
+            future = pool.submit(self._handle, item, known)
+            future.add_done_callback(lambda f: window.release())
 
     def _items(self, ctx: ReadContext, seen: set[str]) -> Iterator[Item]:
         """The read, then the retry list's items the read did not bring again."""
@@ -199,18 +223,18 @@ class Engine(CreateExecutor):
                 continue  # left the source: dropped from the list at the end of the run
             yield item
 
-    def _handle(self, item: Product | Skipped | Seen | StockUpdate) -> None:
+    def _handle(self, item: Product | Skipped | Seen | StockUpdate, known: PageState) -> None:
         with self._marks:
             self._handled.add(item.product_id)
         try:
             if isinstance(item, Product) and self.options.stock_only:
-                self._stock_of_product(item)
+                self._stock_of_product(item, known)
             elif isinstance(item, Product):
-                self._product(item)
+                self._product(item, known)
             elif isinstance(item, Skipped):
                 self._skip(self._source(item.product_id, item.variant_id).key, "", item.reason)
             elif isinstance(item, StockUpdate):
-                self._stock(item)
+                self._stock(item, known)
         except AuthError as exc:  # the Gateway refused us: nothing else can land either
             self._fatal = exc
             self._stop.set()
@@ -258,10 +282,10 @@ class Engine(CreateExecutor):
 
     # -- one product (a group of sellables): plan, then execute ------------------------------
 
-    def _product(self, product: Product) -> None:
+    def _product(self, product: Product, known: PageState) -> None:
         items = sellables(product, self.platform, self.shop)
         current = {s.source.key for s in items if s.active}
-        stored = {i.identity: i for i in self.state.items_of_product(product.product_id)}  # one query
+        stored = {i.identity: i for i in known.of_product(product.product_id)}  # read with its page
         for old in stored.values():
             if old.identity not in current and not old.archived and old.guid:
                 with self._marks:
@@ -278,7 +302,7 @@ class Engine(CreateExecutor):
             return
         tags = self._category_guids(product)
         if any(s.options for s in priced):  # not for a group of one live variant (a plain product)
-            tags = tags + [self._variant_tag(product)]
+            tags = tags + [self._variant_tag(product, known)]
         # every image first: an item lands whole or not at all (ImageHostFailed fails the product)
         built = [(s, self._build(s, tags)) for s in priced]
         creates = []
@@ -324,16 +348,16 @@ class Engine(CreateExecutor):
         self._save(sellable.source, known.guid, item, digest)
         self.report.count("updated")
 
-    def _stock_of_product(self, product: Product) -> None:
+    def _stock_of_product(self, product: Product, page: PageState) -> None:
         """The stock pass: a whole product read counts only for its items' stock and price."""
         for sellable in sellables(product, self.platform, self.shop):
             if sellable.active and sellable.price is not None and sellable.price > 0:
                 self._stock(StockUpdate(product_id=product.product_id, variant_id=sellable.source.variant_id,
-                                        stock=sellable.stock, price=sellable.price))
+                                        stock=sellable.stock, price=sellable.price), page)
 
-    def _stock(self, update: StockUpdate) -> None:
+    def _stock(self, update: StockUpdate, page: PageState) -> None:
         source = self._source(update.product_id, update.variant_id)
-        known = self.state.item(source.key)
+        known = page.item(update.product_id, source.key)
         if known is None or known.guid is None or known.payload is None or known.archived:
             if self.options.stock_only:
                 self.report.count("unimported")
@@ -352,10 +376,10 @@ class Engine(CreateExecutor):
         self._save(source, known.guid, item, digest)
         self.report.count("updated")
 
-    def _save(self, source: SourceId, guid: str, item: dict | None, digest: str | None,
-              archived: bool = False) -> None:
-        # a dry run's state rolls back at the end, so the plan may keep its bookkeeping
-        self.state.save_item(source.key, source.product_id, source.variant_id, guid, item, digest, archived)
+    def _save(self, source: SourceId, guid: str, item: dict | None, digest: str | None) -> None:
+        """An update's save: buffered, a batch at a time (a dry run's state is dropped at the end,
+        so the plan may keep its bookkeeping)."""
+        self.saves.add((source.key, source.product_id, source.variant_id, guid, item, digest, False))
 
     # -- images, categories, variant tags --------------------------------------------------
 
@@ -396,11 +420,13 @@ class Engine(CreateExecutor):
             return []
         return guids
 
-    def _variant_tag(self, product: Product) -> str:
+    def _variant_tag(self, product: Product, known: PageState) -> str:
+        group = self._source(product.product_id).key
+        if group in known.tags:
+            return known.tags[group]
         if self.options.dry_run:
-            return self.state.variant_tag(self._source(product.product_id).key) or \
-                f"dry-run-tag:{self._source(product.product_id).key}"
-        return self.tags.guid_for(self._source(product.product_id).key, product.name, product.product_id)
+            return self.state.variant_tag(group) or f"dry-run-tag:{group}"
+        return self.tags.guid_for(group, product.name, product.product_id)
 
     # -- recovery --------------------------------------------------------------------------
 
@@ -445,6 +471,7 @@ class Engine(CreateExecutor):
     def _adopt(self, views: Iterable[dict], wanted: set[str] | None = None) -> dict[str, str]:
         """Record Gateway products carrying our identity; the first one found wins over duplicates."""
         found: dict[str, str] = {}
+        rows: list[ItemRow] = []
         for view in views:
             source = source_of(view)
             if source is None or source.platform != self.platform or source.shop != self.shop:
@@ -457,9 +484,14 @@ class Engine(CreateExecutor):
             found[source.key] = str(view["guid"])
             item = item_from_view(view)
             archived = view.get("archived") not in (None, False)
-            self._save(source, str(view["guid"]), item, payload_hash(item), archived=archived)
+            rows.append((source.key, source.product_id, source.variant_id, str(view["guid"]), item,
+                         payload_hash(item), archived))
+            if len(rows) >= ADOPT_BATCH:  # a rebuild scans the whole catalog: memory stays bounded
+                self.state.save_items(rows)
+                rows = []
             self._adopt_variant_tag(source, view)
             self._adopt_images(view)
+        self.state.save_items(rows)  # adopted items are in the state before anyone reads them back
         return found
 
     def _adopt_images(self, view: dict) -> None:
