@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from ..connector import Connector
 from .fake import FakePlatform
 from .harness import Harness
+from .postgres import schema_on, server_url
 
 
 # Runs the tool's module as __main__ and writes its own peak RSS (kB) at exit. /proc's VmHWM
@@ -178,7 +180,20 @@ def scenario_parser(description: str, platform: str) -> argparse.ArgumentParser:
     parser.add_argument("--gateway-latency", type=float, default=0.02, help="seconds per Gateway request")
     parser.add_argument("--rate-limit", type=float, default=0.0,
                         help="the sandbox Gateway allows this many requests/s (429, Retry-After: 1); 0: no limit")
+    parser.add_argument("--state", choices=("sqlite", "postgres"), default="sqlite",
+                        help="where the state lives; postgres: a fresh schema on GWSYNC_TEST_POSTGRES "
+                             "(default 127.0.0.1:5432), dropped afterwards")
     return parser
+
+
+@contextmanager
+def state_url(kind: str) -> Iterator[str | None]:
+    """None (SQLite files), or the URL of a fresh PostgreSQL schema for the benchmark's runs."""
+    if kind != "postgres":
+        yield None
+        return
+    with schema_on(server_url(), prefix="gwsync_bench") as url:
+        yield url
 
 
 def measured_run(h: Harness, label: str, platform_url: str, products: int,
@@ -201,6 +216,8 @@ def measured_run(h: Harness, label: str, platform_url: str, products: int,
         "writes": sum(report["counts"][k] for k in ("created", "updated", "archived")),
         "complete": report["complete"], "peak_rss_mb": round(rss, 1), **gateway_figures(report, h, gateway),
         "items_per_create_call": items_per_create(report), **exactly_once(h),
+        "state_calls": report["calls"].get("state"),
+        "state_calls_per_product": round((report["calls"].get("state") or 0) / products, 3),
     }
 
 

@@ -7,9 +7,11 @@ where a missing server fails the run: CI must test what it claims to.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -27,27 +29,43 @@ def with_schema(url: str, schema: str) -> str:
     return f"{url}{joiner}options={quote(f'-c search_path={schema}')}"
 
 
-def _server_or_skip() -> str:
-    url = server_url()
+@functools.cache
+def _unreachable(url: str) -> str | None:
+    """Why the server does not answer, or None; asked once per test process."""
     try:
         import psycopg
 
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    return None
+
+
+def _server_or_skip() -> str:
+    url = server_url()
+    problem = _unreachable(url)
+    if problem is not None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs the PostgreSQL server at {url}: {exc}")
-        pytest.skip(f"no PostgreSQL server at {url} ({type(exc).__name__}); PostgreSQL tests skipped")
+            pytest.fail(f"CI needs the PostgreSQL server at {url}: {problem}")
+        pytest.skip(f"no PostgreSQL server at {url} ({problem.split(':')[0]}); PostgreSQL tests skipped")
     return url
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh, empty schema."""
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema, dropped afterwards (skips or fails the
+    test as above when no server answers)."""
+    with schema_on(_server_or_skip()) as url:
+        yield url
+
+
+@contextmanager
+def schema_on(server: str, prefix: str = "gwsync_test") -> Iterator[str]:
+    """A fresh schema on `server` (tests, benchmarks), dropped afterwards."""
     import psycopg
 
-    server = _server_or_skip()
-    schema = f"gwsync_test_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
@@ -55,3 +73,10 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema."""
+    with fresh_schema() as url:
+        yield url
