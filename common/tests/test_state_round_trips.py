@@ -1,0 +1,103 @@
+"""State round trips per page, not per product (issue 18), on both stores; intents before E1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from gwsync.connector import Connector, ReadContext
+from gwsync.models import Image, Item, Product, Variant
+from gwsync.runner import run_import
+from gwsync.sync import Options
+from gwsync.testing import Harness
+from gwsync.testing.images import png
+from gwsync.testing.postgres import postgres_url  # noqa: F401  (fixture)
+
+PAGE = 100  # Options.batch_size: products per page of state reads, items per E1 call
+
+
+class Catalog(Connector):
+    """`count` products: every fifth one a group of three sizes, each with one of three images."""
+
+    platform = "catalog"
+    title = "Catalog"
+
+    @property
+    def shop(self) -> str:
+        return "catalog-shop"
+
+    def check(self) -> str:
+        return "ok"
+
+    def read(self, ctx: ReadContext) -> Iterator[Item]:
+        for n in range(self.config["count"]):
+            image = Image(url=Path(self.config["images"][n % 3]).as_uri())
+            sizes = tuple(Variant(variant_id=f"{n}-{s}", options={"Size": s}, stock=1) for s in "SML") \
+                if n % 5 == 0 else ()
+            yield Product(product_id=str(n), name=f"Mug {n}", price=Decimal("12.50") + self.config["bump"],
+                          vat=23, stock=3, images=(image,), variants=sizes)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def harness(request, tmp_path) -> Iterator[Harness]:
+    state_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    images = []
+    for n in range(3):
+        path = tmp_path / f"image-{n}.png"
+        path.write_bytes(png((80 * n, 0, 0)))
+        images.append(str(path))
+    with Harness(Catalog, {"count": 0, "images": images, "bump": Decimal(0)}, tmp_path,
+                 state_url=state_url) as h:
+        yield h
+
+
+def state_calls(h: Harness, count: int, bump: str = "0") -> int:
+    h.connector_config.update(count=count, bump=Decimal(bump))
+    report = h.run()
+    assert report.counts["failed"] == 0, report.failures
+    assert report.state_calls is not None
+    return report.state_calls
+
+
+def test_state_calls_grow_per_page_not_per_product(harness):
+    # 60 more products (one more page) on import, on an unchanged re-run and on a run updating every
+    # item: at most a few dozen more state calls, where one call per product would cost hundreds
+    small_import, small_rerun = state_calls(harness, 40), state_calls(harness, 40)
+    big_import, big_rerun = state_calls(harness, 300), state_calls(harness, 300)
+    assert big_import - small_import <= 3 * 12  # created 260 products (364 items) in 3 more pages
+    assert big_rerun - small_rerun <= 3 * 5
+    updated = state_calls(harness, 300, bump="1")
+    assert updated - big_rerun <= 3 * 5 + 4  # every item updated: its saves batched, not one per item
+    assert state_calls(harness, 300, bump="1") == big_rerun
+
+
+def test_a_create_batchs_intents_are_committed_before_it_is_sent(harness):
+    harness.connector_config.update(count=150)
+    checked: list[int] = []
+
+    def on_engine(engine) -> None:
+        send = engine.gateway.create_products
+
+        def checked_send(items: list[dict]) -> list[dict]:
+            with harness.open_state() as other:  # another connection: sees committed rows only
+                pending = {identity for identity, _ in other.intents()}
+            wanted = {_identity(item) for item in items}
+            assert wanted <= pending
+            checked.append(len(items))
+            return send(items)
+
+        engine.gateway.create_products = checked_send
+
+    options = Options(workers=4, sleep=harness.clock.sleep)
+    report = run_import(Catalog, harness.config(), options=options, on_engine=on_engine)
+    assert report.counts["failed"] == 0, report.failures[:2]
+    assert report.counts["created"] == 150 + 2 * 30 and sum(checked) == report.counts["created"]
+    with harness.open_state() as state:
+        assert state.intents() == []  # each batch's saves cleared its intents with them
+
+
+def _identity(item: dict) -> str:
+    source = item["product"]["data"]["source"]  # E1 items: {"product": {...}, "stock_level": ...}
+    return "|".join([source["platform"], source["shop"], source["product_id"], source.get("variant_id") or ""])
