@@ -33,13 +33,14 @@ class PageState:
         return next((i for i in self.of_product(product_id) if i.identity == identity), None)
 
 
-def read_page(state: StateStore, page: Iterable[Item], group_key: Callable[[str], str]) -> PageState:
-    """The stored items of every product on the page and the variant tags of its groups: two queries.
+def read_page(state: StateStore, page: Iterable[Item], group_key: Callable[[str], str] | None) -> PageState:
+    """The stored items of every product on the page and the variant tags of its groups (none
+    without `group_key`: the stock pass sends no tags): two queries.
 
     Reading ahead is safe: within a run each product is handled once (the engine drops a second
     listing), and nothing else writes a product's items before its own handler does."""
     product_ids = {i.product_id for i in page if isinstance(i, (Product, StockUpdate))}
-    groups = {group_key(i.product_id) for i in page if isinstance(i, Product) and i.variants}
+    groups = {group_key(i.product_id) for i in page if isinstance(i, Product) and i.variants} if group_key else set()
     return PageState(items=state.items_of_products(product_ids) if product_ids else {},
                      tags=state.variant_tags(groups) if groups else {})
 

@@ -196,7 +196,8 @@ class Engine(CreateExecutor):
         """A page's state in a few bulk reads, then its items to the workers (at most `window` in flight)."""
         if not page or self._stop.is_set():
             return
-        known = read_page(self.state, page, lambda product_id: self._source(product_id).key)
+        group_key = None if self.options.stock_only else (lambda product_id: self._source(product_id).key)
+        known = read_page(self.state, page, group_key)
         if not self.options.stock_only:
             self.images.preload(image for item in page if isinstance(item, Product)
                                 for image in images_of(item, self.platform, self.shop))
