@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -49,6 +49,14 @@ class BrokenImage(SyncError):
 class ImageHostFailed(SyncError):
     """Hosting failed on our side (the Gateway's grant, upload or copy, after retries): the item
     is not written now (never without an image that only failed here) and is tried next run."""
+
+
+@dataclass
+class _Page:
+    """A page's image keys, and the hosted URLs of those the state or this run has."""
+
+    keys: set[str] = field(default_factory=set)
+    urls: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,21 +123,30 @@ class ImageService:
         self._locks: dict[str, threading.Lock] = {}
         self._broken: dict[str, str] = {}  # cache key -> reason: a broken image is fetched once per run
         self._prepared: set[str] = set()  # hosted ahead by the prefetch pool, not used yet
-        # hosted URLs of the current and the previous page's images (`preload`): one query a page
-        self._pages: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        # the current and the previous page's images (`preload`): one query a page
+        self._pages: tuple[_Page, _Page] = (_Page(), _Page())
         self._guard = threading.Lock()
 
     def preload(self, images: Iterable[Image]) -> None:
         """Look up a page's images in one query; lookups of other images still ask the state."""
-        known = self.state.images_by_keys({image.cache_key for image in images})
+        keys = {image.cache_key for image in images}
+        page = _Page(keys, self.state.images_by_keys(keys))
         with self._guard:
-            self._pages = (known, self._pages[0])  # bounded: items of the page before may still be in flight
+            self._pages = (page, self._pages[0])  # bounded: items of the page before may still be in flight
 
     def _known(self, cache_key: str) -> str | None:
+        """The hosted URL: from its page (as read, plus what this run hosted since), else the state."""
         with self._guard:
-            current, previous = self._pages
-            url = current.get(cache_key) or previous.get(cache_key)
-        return url or self.state.image_by_key(cache_key)
+            for page in self._pages:
+                if cache_key in page.keys:
+                    return page.urls.get(cache_key)
+        return self.state.image_by_key(cache_key)
+
+    def _remember(self, cache_key: str, url: str) -> None:
+        with self._guard:
+            for page in self._pages:
+                if cache_key in page.keys:
+                    page.urls[cache_key] = url
 
     def hosted(self, image: Image) -> str:
         """The hosted URL of one image; raises BrokenImage with a reason."""
@@ -138,7 +155,7 @@ class ImageService:
             self._reused(image.cache_key)
             return known
         with self._key_lock(image.cache_key):
-            known = self.state.image_by_key(image.cache_key)
+            known = self._known(image.cache_key)  # hosted meanwhile by another worker?
             if known:
                 self._reused(image.cache_key)
                 return known
@@ -155,7 +172,7 @@ class ImageService:
         if self.dry_run or self._known(image.cache_key):
             return
         with self._key_lock(image.cache_key):
-            if image.cache_key in self._broken or self.state.image_by_key(image.cache_key):
+            if image.cache_key in self._broken or self._known(image.cache_key):
                 return
             try:
                 self._host(image)
@@ -180,6 +197,7 @@ class ImageService:
             self._on_host("copy", image.url)
             url = f"dry-run:copy:{image.cache_key}" if self.dry_run else self._copy_public(image)
             self.state.save_image(image.cache_key, url)
+            self._remember(image.cache_key, url)
             self.count("copied")
             return url
         data = self._fetch(image)
@@ -198,6 +216,7 @@ class ImageService:
                        else self._upload_bytes(data, f"{digest}.{ext}", content_type))
                 self.count("uploaded")
             self.state.save_image(image.cache_key, url, digest)
+            self._remember(image.cache_key, url)
         return url
 
     def _copy_public(self, image: Image) -> str:

@@ -426,8 +426,8 @@ class Engine(CreateExecutor):
         if group in known.tags:
             return known.tags[group]
         if self.options.dry_run:
-            return self.state.variant_tag(group) or f"dry-run-tag:{group}"
-        return self.tags.guid_for(group, product.name, product.product_id)
+            return f"dry-run-tag:{group}"
+        return self.tags.guid_for(group, product.name, product.product_id, stored=False)  # none with its page
 
     # -- recovery --------------------------------------------------------------------------
 

@@ -22,14 +22,15 @@ class VariantTags:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def guid_for(self, group: str, name: str, product_id: str) -> str:
+    def guid_for(self, group: str, name: str, product_id: str, *, stored: bool = True) -> str:
         """The group's tag guid: from state, or claimed now under its name (B9: under
-        `<name> (<platform> <product id>)` when another group holds the name)."""
-        known = self.state.variant_tag(group)
+        `<name> (<platform> <product id>)` when another group holds the name). `stored=False`:
+        the caller's page read found none in the state (a group is handled once per run)."""
+        known = self.state.variant_tag(group) if stored else None
         if known:
             return known
         with self._lock(name):  # two groups of one name never take one tag
-            known = self.state.variant_tag(group)
+            known = self.state.variant_tag(group) if stored else None
             if known:
                 return known
             for candidate in (name, f"{name} ({self.platform} {product_id})"):
