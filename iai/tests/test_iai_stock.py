@@ -7,11 +7,12 @@ import time
 from decimal import Decimal
 
 import pytest
-from gwsync.errors import ConfigError
+import requests
+from gwsync.errors import EXIT_CONFIG, EXIT_OK, ConfigError
 from gwsync.testing.harness import Harness
 from gwsync.testing.stock_suite import StockSuite, gateway_stock
 from gwsync_iai.connector import IaiConnector
-from gwsync_iai.fake import IdoSellFake
+from gwsync_iai.fake import API_KEY, IdoSellFake
 from gwsync_iai.stock import change_fault, size_quantities, write_stock_id
 
 
@@ -92,8 +93,6 @@ class TestIaiStock(StockSuite):
         assert fake.shop_stock(source["product_id"], source["variant_id"]) == 3
 
     def test_the_fake_refuses_a_body_the_real_api_would(self, fake):
-        import requests
-        from gwsync_iai.fake import API_KEY
         fake.seed(2)
         url = f"{fake.base_url}/api/admin/v8/products/stocks"
         bad = {"params": {"products": [{"ident": {"identType": "id", "identValue": "1"}, "sizes": [
@@ -231,3 +230,15 @@ def test_the_warehouse_written_is_one_the_stock_pass_counts(setting, counted, ex
 def test_a_warehouse_the_stock_pass_would_not_see_is_a_config_error(setting, counted):
     with pytest.raises(ConfigError, match="IAI_WRITE_STOCK"):
         write_stock_id(setting, counted)
+
+
+def test_stock_from_the_cli_and_serve_refusing_a_warehouse_the_stock_pass_does_not_count(tmp_path):
+    with IdoSellFake.running() as fake:
+        fake.seed(4)
+        with Harness(IaiConnector, fake.config(), tmp_path) as gw:
+            assert gw.run().exit_code == 0
+            result = gw.cli(["stock"])
+            assert result.exit_code == EXIT_OK, result.output
+            refused = gw.cli(["serve", "--port", "0"], env=gw.env({**fake.config(), "stocks": "2", "write_stock": 1}))
+            assert refused.exit_code == EXIT_CONFIG and "IAI_WRITE_STOCK=1" in refused.output
+            assert "Traceback" not in refused.output and API_KEY not in result.output + refused.output
