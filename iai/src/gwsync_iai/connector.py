@@ -110,8 +110,9 @@ class IaiConnector(Connector):
         change filters, `quantity_changed` and `price_changed`, re-filtered to the second by
         `productQuantityChangedTime` / `productPriceChangedTime` (the filter compares whole
         days). The catalog read instead asks for modified products too, plus the trash, the
-        deleted and the version siblings. An unchanged shop costs these two searches (empty)
-        and no Gateway write. A first or daily run reads every product, still narrow.
+        deleted and the version siblings. An unchanged shop costs these two searches (a page
+        each per 100 products changed on the cursor's day) and no Gateway write: unchanged
+        items are compared with the state. A first or daily run reads every product, narrow.
         """
         cursor = self.facts.cursor(ctx, what="IdoSell stock")
         catalog: SizeCatalog | None = None

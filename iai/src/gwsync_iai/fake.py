@@ -202,7 +202,7 @@ class IdoSellFake:
         with self.lock:
             pid, size = self._item(product_id, variant_id)
             for stock_id in WAREHOUSES:
-                self._stock_row(pid, stock_id, size)["productSizeQuantity"] = quantity if stock_id == 1 else 0
+                self._stock_row(pid, stock_id, size)["productSizeQuantity"] = quantity if stock_id == WRITE_WAREHOUSE else 0
             self.products[pid]["productQuantityChangedTime"] = self._tick()
 
     def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
