@@ -9,6 +9,9 @@ and promotions do not move a product's `edit_date`), `product-images`, and
 the kit's change window). Products not re-read are accounted for from their stock
 rows as `StockUpdate`s, so nothing is archived by mistake and stock and promotion
 prices still follow the shop.
+
+Step 2: `read_stock` (the `stock` pass) reads only `product-stocks` and the offers;
+`stock_writer` applies Gateway sales with `PUT product-stocks/{id}` (see `stock.py`).
 """
 
 from __future__ import annotations
