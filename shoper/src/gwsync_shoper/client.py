@@ -252,15 +252,18 @@ class ShoperClient:
         """`PUT /webapi/rest/<resource>/<id>` with only the fields to change (Shoper leaves the
         others as they are); False when the object is gone (404).
 
-        Sent once: only a 429 (not processed) is sent again, after the bucket drained. An object
+        Sent once (`retry=False`: the HTTP layer would resend a PUT after a 5xx or a timeout, and
+        an absolute stock sent again after a sale in the shop would overwrite that sale; the stock
+        service decides instead, from the intent it recorded): only a 429 (not processed) is
+        sent again, after the bucket drained. An object
         open in the admin editor answers `temporarily_unavailable` "Object is locked": `ObjectLocked`,
         which the caller retries later. Success answers the integer 1 (the SDK also allows the
-        object back); a 0 or false is a refusal.
+        object back, or nothing); a 0 or false is a refusal.
         """
         what = f"PUT {resource}/{{id}}"
         path = f"{resource}/{quote(object_id, safe='')}"
         for _ in range(WRITE_RESENDS):
-            response = self._send("PUT", path, json=body)
+            response = self._send("PUT", path, json=body, retry=False)
             if response.status_code != 429:  # `watch_bucket` made the limiter wait for Retry-After
                 break
         if response.status_code == 404:
@@ -276,8 +279,10 @@ class ShoperClient:
             if response.status_code == 403 or code in RIGHTS_ERRORS:
                 raise AuthError(f"the WebAPI user may not write stock ({code}): {WRITE_RIGHTS_HINT}")
         self._check(response, what)
+        if not response.content.strip():
+            return True  # the SDK reads an empty 2xx answer as done
         answer = self._json(response, what)
-        if answer in (0, False, "0") or answer is None:
+        if answer in (0, False, "0"):
             raise HttpError(f"Shoper {what}: the shop did not confirm the change (answered {answer!r})")
         return True
 
