@@ -36,7 +36,6 @@ DETAIL_WORKERS = 2  # "keep concurrency at 1-2" (sellingo-sellassist.md §7)
 RATE_PER_SECOND = 20.0  # no published limit; two calls in flight at most (§7)
 
 
-
 def price_mode(value: Any) -> mapping.PriceMode:
     mode = str(value or "current").strip().lower()
     if mode not in mapping.PRICE_MODES:
@@ -56,7 +55,7 @@ class SellasistConnector(Connector):
     # but none writes `quantity`, none touches `variants`, and the API's docs are not on record. A
     # guessed body could zero a variant or replace the variant list: never sent to a real shop.
     no_stock_write = ("no source confirms a Sellasist API call that sets a product's or a variant's "
-                      "quantity; the `stock` pass still keeps the Gateway in step with the shop")
+                      "quantity; 'gateway-sellasist stock' still brings the shop's stock to the Gateway")
     settings = (
         Setting("url", "SELLASIST_URL", "Sellasist panel address, e.g. https://account.sellasist.pl",
                 kind="url"),
