@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gwsync.errors import ConfigError
+from gwsync.gateway.payload import item_from_view
 from gwsync.stock.serve import stock_service
 from gwsync.testing.harness import Harness
 from gwsync_sellasist.connector import SellasistConnector
@@ -164,3 +165,18 @@ def test_the_shop_never_receives_anything_but_reads(gw, fake):
     stock_pass(gw)
     gw.cli(["serve", "--port", "0"])
     assert fake.account.calls["writes"] == 0
+
+
+def test_a_gateway_sale_stays_until_the_shop_figure_changes(gw, fake):
+    """One-way: a sale on the Gateway is not undone by a pass that finds the shop unchanged."""
+    product = simple_product(fake)
+    fake.set_shop_stock(product["id"], None, 9)
+    stock_pass(gw)
+    view = gateway_items(gw)[(product["id"], None)]
+    gw.gateway.update_product(view["guid"], {**item_from_view(view), "stock_level": 8})  # sold on the Gateway
+
+    assert stock_pass(gw).counts["updated"] == 0
+    assert gateway_items(gw)[(product["id"], None)]["stock_level"] == 8
+    fake.set_shop_stock(product["id"], None, 5)  # the shop's figure changes: it is the one sent
+    stock_pass(gw)
+    assert gateway_items(gw)[(product["id"], None)]["stock_level"] == 5
