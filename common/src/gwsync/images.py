@@ -130,8 +130,10 @@ class ImageService:
     def preload(self, images: Iterable[Image]) -> None:
         """Look up a page's images in one query; lookups of other images still ask the state."""
         keys = {image.cache_key for image in images}
-        page = _Page(keys, self.state.images_by_keys(keys))
+        # under the guard: an image hosted while the query runs is either in its answer or
+        # `_remember`ed into this page after it, never missed (which would host it twice)
         with self._guard:
+            page = _Page(keys, self.state.images_by_keys(keys))
             self._pages = (page, self._pages[0])  # bounded: items of the page before may still be in flight
 
     def _known(self, cache_key: str) -> str | None:
