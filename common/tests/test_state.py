@@ -156,3 +156,33 @@ def test_postgres_store_keeps_retries_tags_by_guid_and_image_digests(postgres_ur
         assert state.retries() == []
     finally:
         pool.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "dry-run overlay"])
+def any_store(request, tmp_path):
+    from gwsync.state import DryRunOverlay
+    from gwsync.state_pg import PostgresState, Scope
+
+    if request.param == "postgres":
+        scope = Scope("feed", "shop-a", "https://gw", "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")
+        store = PostgresState.open(request.getfixturevalue("postgres_url"), scope)
+    else:
+        store = SqliteState(tmp_path / "s.sqlite")
+    yield DryRunOverlay(store) if request.param == "dry-run overlay" else store
+    store.close()
+
+
+def test_a_page_is_read_and_saved_in_bulk_on_every_store(any_store):
+    state = any_store
+    rows = [(f"p|s|{i}|", str(i), None, f"guid-{i}", {"i": i}, f"h{i}", False) for i in range(600)]
+    state.add_intents((r[0], r[1]) for r in rows[:10])
+    state.save_items(rows[:300])
+    state.save_items(rows[300:])  # the base and (for the overlay) its own changes, read together
+    found = state.items([r[0] for r in rows] + ["p|s|missing|"])
+    assert len(found) == 600 and found["p|s|599|"].payload == {"i": 599}
+    assert state.intents() == []  # saved with their items
+    state.save_image("image:7", "https://img/7")
+    state.save_variant_tag("p|s|2|", "tag-2", "Shirt")
+    assert state.images_by_keys(["image:7", "image:8"]) == {"image:7": "https://img/7"}
+    assert state.variant_tags(["p|s|2|", "p|s|3|"]) == {"p|s|2|": "tag-2"}
+    assert state.images_by_keys([]) == {} and state.variant_tags([]) == {} and state.items([]) == {}
