@@ -184,13 +184,14 @@ class Harness:
 
     def state_blobs(self) -> list[bytes]:
         """Everything the state holds, as bytes, to look for what must never be kept (secrets)."""
+        files = [p.read_bytes() for p in self.state_dir.rglob("*") if p.is_file()]
         if not self.on_postgres:
-            return [p.read_bytes() for p in self.state_dir.rglob("*") if p.is_file()]
+            return files
         with psycopg.connect(self.state_url) as conn:
             tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
                                                  "WHERE table_schema = current_schema()")]
-            return [str(row[0]).encode() for table in tables
-                    for row in conn.execute(f"SELECT t::text FROM {table} t")]
+            return files + [str(row[0]).encode() for table in tables
+                            for row in conn.execute(f"SELECT t::text FROM {table} t")]
 
     def close(self) -> None:
         self.gateway.close()
