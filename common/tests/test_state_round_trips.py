@@ -102,3 +102,15 @@ def test_a_create_batchs_intents_are_committed_before_it_is_sent(harness):
 def _identity(item: dict) -> str:
     source = item["product"]["data"]["source"]  # E1 items: {"product": {...}, "stock_level": ...}
     return "|".join([source["platform"], source["shop"], source["product_id"], source.get("variant_id") or ""])
+
+
+def test_the_harness_state_helpers_work_on_either_store(harness):
+    state_calls(harness, 12)
+    assert any(b"Mug 11" in blob for blob in harness.state_blobs())  # what the no-secret test searches
+    backup = harness.state_snapshot()
+    harness.wipe_state()
+    with harness.open_state() as state:
+        assert state.items_of_products(["11"]) == {"11": []}
+    harness.restore_state(backup)
+    with harness.open_state() as state:
+        assert [i.guid is not None for i in state.items_of_products(["11"])["11"]] == [True]
