@@ -164,6 +164,14 @@ class TestMagentoLegacyStock(StockSuite):
         assert {k: v for k, v in after.items() if k not in ("qty", "is_in_stock")} == {
             k: v for k, v in before.items() if k not in ("qty", "is_in_stock")}
 
+    def test_a_sku_with_a_slash_is_parked_not_sent_to_a_broken_path(self, gw, fake, service):
+        guid, (product_id, _) = simple_item(gw, fake)
+        fake.shop.products[int(product_id)]["sku"] = "A/B-1"
+        self.post(service, gw, self.event(guid, -1))
+        self.drain(service)
+        (parked,) = service.queue.parked()
+        assert "contains '/'" in parked["reason"] and fake.shop.stock_writes == []
+
     def test_the_stock_pass_reads_the_listing_and_the_legacy_list_only(self, gw, fake):
         gw.run(stock_only=True, archive_missing=False)
         fake.shop.log.clear()

@@ -10,6 +10,10 @@ One run:
    the full records of the groups that changed (all of them on a full read), by
    `entity_id in (...)`, and the stock of every SKU of the batch (MSI source items
    by SKU, or the legacy stock items when MSI is absent).
+
+The `stock` pass (`read_stock`) is the same read without the lookups (until a product
+changed) and with all source items read in one bulk scan; `serve` writes through
+`stock.MagentoStockWriter`.
 """
 
 from __future__ import annotations

@@ -240,6 +240,9 @@ class MagentoStockWriter:
         return rows
 
     def _legacy_item(self, sku: str) -> LegacyItem:
+        if "/" in sku:  # encoded or not, a slash splits Magento's path route (the legacy API puts SKUs in paths)
+            raise TargetGone(f"SKU {sku} contains '/', which Magento's legacy stock API cannot address; "
+                             "change its stock in the Magento admin")
         body = self._call(self.reads.call, f"stockItems/{quote(sku, safe='')}", None, what="legacy stock item")
         if not isinstance(body, Mapping) or ident(body.get("item_id")) == "":
             raise TargetGone(f"SKU {sku} has no legacy stock item")
