@@ -50,6 +50,17 @@ class TestMagentoMsiStock(StockSuite):
         assert all(item["sku"] != parent_sku for _, _, _, b in fake.shop.stock_writes for item in b["sourceItems"])
         assert fake.shop_stock(product_id, variant_id) == 4
 
+    def test_a_shop_with_input_limits_gets_its_source_items_in_arrays_it_accepts(self, gw, fake, service,
+                                                                                 monkeypatch):
+        monkeypatch.setattr("gwsync_magento.stock.ARRAY_LIMIT", 1)
+        fake.shop.array_limit = 1
+        guid, (product_id, variant_id) = variant_item(gw, fake)
+        fake.shop.set_stock(fake.shop.products[int(variant_id)]["sku"], {"default": 1, "magazyn_2": 5})
+        self.post(service, gw, self.event(guid, -2))
+        self.drain(service)
+        assert [len(body["sourceItems"]) for _, _, _, body in fake.shop.stock_writes] == [1, 1]
+        assert fake.shop_stock(product_id, variant_id) == 4
+
     def test_a_cancellation_puts_a_sold_out_source_back_in_stock(self, gw, fake, service):
         guid, (product_id, variant_id) = simple_item(gw, fake)
         sku = fake.shop.products[int(product_id)]["sku"]

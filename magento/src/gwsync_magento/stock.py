@@ -40,6 +40,7 @@ from .mapping import ident, num, text_of
 log = logging.getLogger(__name__)
 
 STOCK_TYPES = frozenset({"simple", "virtual"})  # product types with a stock of their own
+ARRAY_LIMIT = 20  # items per array Magento 2.4.3+ takes with its web API input limits on
 SKU_TTL = 60.0  # seconds an entity id -> SKU lookup is reused (the guard reads twice in a row)
 ZERO = Decimal(0)
 
@@ -192,9 +193,10 @@ class MagentoStockWriter:
         else:
             rows, counted = last
             changed, short = spread(rows, Decimal(quantity - counted))
-            if changed:
+            for start in range(0, len(changed), ARRAY_LIMIT):  # more than 20 sources to one SKU: rare
                 self._call(self.writes.send, "POST", "inventory/source-items",
-                           {"sourceItems": [r.body() for r in changed]}, what="MSI source items (write)")
+                           {"sourceItems": [r.body() for r in changed[start:start + ARRAY_LIMIT]]},
+                           what="MSI source items (write)")
             sku = rows[0].sku
         if short:
             log.warning("Magento SKU %s: the Gateway sold %s more than the shop holds; its stock stays at 0",
