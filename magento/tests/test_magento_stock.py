@@ -202,6 +202,13 @@ def test_an_oversell_empties_the_sources_and_reports_the_rest():
     assert [(r.source_code, r.quantity, r.status) for r in changed] == [("default", 0, 0)] and short == 2
 
 
+def test_a_sale_that_only_a_source_set_out_of_stock_by_hand_could_cover_is_left_to_the_merchant():
+    with pytest.raises(TargetGone, match="by hand"):
+        spread(rows(("default", 1, 1), ("b", 9, 0)), Decimal(-3))
+    changed, short = spread(rows(("default", 5, 1), ("b", 9, 0)), Decimal(-3))  # covered: b is not touched
+    assert [(r.source_code, r.quantity, r.status) for r in changed] == [("default", 2, 1)] and short == 0
+
+
 def test_a_shop_selling_on_backorder_takes_the_rest_below_zero_and_stays_in_stock():
     changed, short = spread(rows(("default", 1, 1), ("b", -2, 1)), Decimal(-3))
     assert [(r.source_code, r.quantity, r.status) for r in changed] == [("default", 0, 0), ("b", -4, 1)]

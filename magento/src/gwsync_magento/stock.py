@@ -18,7 +18,8 @@ renamed or deleted product must be found out here, never written to.
 
 `status` follows the quantity: a row that sells out goes out of stock, a row that gets stock
 back goes in stock; a row already selling below zero (backorders) keeps its status. A row
-set out of stock by hand while it holds stock is never written: the event is parked.
+set out of stock by hand while it holds stock is never written: an event that would need it is
+parked.
 """
 
 from __future__ import annotations
@@ -118,10 +119,13 @@ def spread(rows: Sequence[SourceRow], delta: Decimal) -> tuple[list[SourceRow], 
             new[below.source_code] -= need
             need = ZERO
         short = need
+        if short and len(writable) < len(rows):
+            raise TargetGone(f"SKU {rows[0].sku}: the sale is more than the in-stock sources hold, and a source set "
+                             "out of stock by hand holds stock; left for you to adjust in the Magento admin")
     elif delta > 0:
         if not writable:
-            raise TargetGone(f"SKU {rows[0].sku}: every source is set out of stock by hand; Gateway stock not "
-                             "added back (set a source in stock in the Magento admin, then retry)")
+            raise TargetGone(f"SKU {rows[0].sku}: every source is set out of stock by hand while holding stock; "
+                             "the returned stock was not added (adjust it in the Magento admin)")
         target = next((r for r in writable if r.status == 1), writable[0])
         new[target.source_code] += delta
     changed = [replace(r, quantity=new[r.source_code], status=in_stock_after(r.quantity, r.status,
