@@ -378,30 +378,36 @@ class PrestaShopConnector(Connector):
         if self.price_mode == "current":
             catalog.specific_prices = self._promotions(zone, ctx)
         promotions = promotion_digests(catalog.specific_prices)
-        if cursor.full:
-            rows = self.client.list_all("products", {"display": PRICE_FIELDS}, LIST_PAGE)
-        else:
-            rows = self.client.list_all("products", {"display": PRICE_FIELDS, "date": "1",
-                                                     "filter[date_upd]": f"[{cursor.since_text()},{FAR_FUTURE}]"},
-                                        LIST_PAGE)
+        rows = self._rows_to_price(cursor, ctx.known_product_ids,
+                                   promotions_changed(cursor.meta.get("promotions"), promotions))
+        inactive = {ident(r.get("id")) for r in rows if not is_on(r.get("active"))}
+        prices = self._stock_prices([r for r in rows if is_on(r.get("active"))], catalog, settings, cursor.full)
+        yield from stock_updates(self._all_stock(), ctx.known_product_ids, prices, leave_out=inactive)
+        cursor.meta = {"promotions": promotions}
+        cursor.commit()
+
+    def _rows_to_price(self, cursor: ChangeCursor, known: frozenset[str], promoted: set[str]) -> list[dict[str, Any]]:
+        """Narrow rows of the imported products whose price may have changed: saved in the window
+        (every product on a full pass), or whose running promotion started, ended or changed."""
+        query = {"display": PRICE_FIELDS}
+        if not cursor.full:
+            query.update({"date": "1", "filter[date_upd]": f"[{cursor.since_text()},{FAR_FUTURE}]"})
+        rows = self.client.list_all("products", query, LIST_PAGE)
         # the window's overlap brings back the last pass's newest products: priced again only if saved since
         fresh = [r for r in rows if cursor.full or cursor.fresh(ident(r.get("id")), r.get("date_upd"))]
         for row in rows:
             cursor.saw(ident(row.get("id")), row.get("date_upd"))
-        known = ctx.known_product_ids
         rows = [r for r in fresh if ident(r.get("id")) in known]
-        listed = {ident(r.get("id")) for r in rows}
-        promoted = sorted((promotions_changed(cursor.meta.get("promotions"), promotions) & known) - listed)
-        for start in range(0, len(promoted), ID_CHUNK):
-            rows += self.client.list_by_ids("products", promoted[start:start + ID_CHUNK], {"display": PRICE_FIELDS})
-        inactive = {ident(r.get("id")) for r in rows if not is_on(r.get("active"))}
-        prices = self._stock_prices([r for r in rows if is_on(r.get("active"))], catalog, settings, cursor.full)
-        stock = stock_map((row for page in self.client.iter_pages("stock_availables", {"display": STOCK_FIELDS},
-                                                                  LIST_PAGE) for row in page),
-                          str(self.shop_id) if self.shop_id is not None else None)
-        yield from stock_updates(stock, known, prices, leave_out=inactive)
-        cursor.meta = {"promotions": promotions}
-        cursor.commit()
+        more = sorted((promoted & known) - {ident(r.get("id")) for r in rows})
+        for start in range(0, len(more), ID_CHUNK):
+            rows += self.client.list_by_ids("products", more[start:start + ID_CHUNK], {"display": PRICE_FIELDS})
+        return rows
+
+    def _all_stock(self) -> dict[tuple[str, str], int]:
+        """Every stock row, narrow, 1,000 per call: (product, combination or "0") -> quantity."""
+        rows = (row for page in self.client.iter_pages("stock_availables", {"display": STOCK_FIELDS}, LIST_PAGE)
+                for row in page)
+        return stock_map(rows, str(self.shop_id) if self.shop_id is not None else None)
 
     def _stock_prices(self, rows: Sequence[Mapping[str, Any]], catalog: Catalog, settings: Mapping[str, str],
                       every_product: bool) -> dict[str, dict[str | None, Decimal]]:
