@@ -15,6 +15,7 @@ DEMO_FEED (default feed/examples/demo.xml).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,8 +124,6 @@ def tool_run(env: dict[str, str], command: str) -> str | None:
 
 def in_stock(url: str, shop: dict[str, str], guid: str | None = None) -> dict:
     """A product of the shop with stock to sell (or the one named by `guid`), as the Gateway shows it."""
-    import base64
-
     from gwsync.gateway.client import GatewayClient
 
     client = GatewayClient(url, shop["GATEWAY_SHOP_GUID"], base64.b64decode(shop["GATEWAY_SIGNING_KEY"]))
@@ -220,40 +220,31 @@ def step2(url: str) -> int:
     serve = None
     try:
         fake.seed(4)
-        port = fake.url.rsplit(":", 1)[1]
-        shop = shop_env(DEMO / f"prestashop-{port}.env", "Demo PrestaShop shop (step 2)")
-        guid = shop["GATEWAY_SHOP_GUID"]
+        shop = shop_env(DEMO / f"prestashop-{fake.url.rsplit(':', 1)[1]}.env", "Demo PrestaShop shop (step 2)")
         env = {**os.environ, **shop, "GATEWAY_URL": url, "GATEWAY_SYNC_STATE_DIR": str(DEMO / "state"),
                "PRESTASHOP_URL": fake.url, "PRESTASHOP_API_KEY": GOOD_KEY}
         counts = tool_run(env, "import")
         if counts is None:
             return 1
         print(f"  import: {counts}")
-        serve_url = f"http://127.0.0.1:{free_port(0)}"
-        with (DEMO / "serve.log").open("ab") as log:
-            serve = subprocess.Popen([str(BIN / "gateway-prestashop"), "serve", "--port", serve_url.rsplit(":", 1)[1]],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        if not answers(f"{serve_url}/healthz", serve):
+        serve, serve_url = start_serve(env)
+        if serve_url is None:
             print(f"  serve did not start; see {DEMO / 'serve.log'}")
             return 1
         product = in_stock(url, shop)
-        source = product["data"]["source"]
-        item = (source["product_id"], source.get("variant_id"))
+        item = (product["data"]["source"]["product_id"], product["data"]["source"].get("variant_id"))
         before = fake.shop_stock(*item)
-        post(url, "/_sandbox/webhooks", {"shop": guid, "url": serve_url})
-        started = time.monotonic()
-        post(url, "/_sandbox/stock", {"shop": guid, "changes": [{"product_guid": product["guid"], "delta": -1}]})
-        while fake.shop_stock(*item) == before and time.monotonic() - started < 20:
-            time.sleep(0.05)
+        seconds = sell_one(url, shop["GATEWAY_SHOP_GUID"], product["guid"], serve_url,
+                           lambda: fake.shop_stock(*item) != before)
         after = fake.shop_stock(*item)
         print(f"  a sale of 1 on the Gateway ({product['name']}): shop stock {before} -> {after} "
-              f"in {time.monotonic() - started:.1f} s, through serve at {serve_url}")
+              f"in {seconds:.1f} s, through serve at {serve_url}")
         counts = tool_run(env, "stock")
         if counts is None:
             return 1
         gateway = in_stock(url, shop, product["guid"])["stock_level"]
         print(f"  stock pass: {counts}; the item sold: Gateway stock {gateway}, shop stock {fake.shop_stock(*item)}")
-        print(f"  See it: {url}/shops/{guid}")
+        print(f"  See it: {url}/shops/{shop['GATEWAY_SHOP_GUID']}")
         return 0 if after == before - 1 and gateway == after else 1
     finally:
         if serve is not None:
@@ -261,6 +252,24 @@ def step2(url: str) -> int:
             serve.wait(30)
         fake.server.stop()
 
+
+def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen, str | None]:
+    """`gateway-prestashop serve` on a free port, once it answers `/healthz` (URL None if it never does)."""
+    serve_url = f"http://127.0.0.1:{free_port(0)}"
+    with (DEMO / "serve.log").open("ab") as log:
+        process = subprocess.Popen([str(BIN / "gateway-prestashop"), "serve", "--port", serve_url.rsplit(":", 1)[1]],
+                                   env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    return process, serve_url if answers(f"{serve_url}/healthz", process) else None
+
+
+def sell_one(url: str, guid: str, product_guid: str, serve_url: str, landed: Callable[[], bool]) -> float:
+    """Sell one piece on the Gateway (the sandbox sends the signed event to `serve`); seconds until it landed."""
+    post(url, "/_sandbox/webhooks", {"shop": guid, "url": serve_url})
+    started = time.monotonic()
+    post(url, "/_sandbox/stock", {"shop": guid, "changes": [{"product_guid": product_guid, "delta": -1}]})
+    while not landed() and time.monotonic() - started < 20:
+        time.sleep(0.05)
+    return time.monotonic() - started
 
 if __name__ == "__main__":
     sys.exit(main())
