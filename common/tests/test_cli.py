@@ -264,6 +264,16 @@ def test_allow_mass_archive_reaches_the_engine(gw, monkeypatch):
     assert [o.allow_mass_archive for o in seen] == [True, False]
 
 
+def test_allow_second_source_reaches_the_engine(gw, monkeypatch):
+    import gwsync.cli
+
+    seen = []
+    monkeypatch.setattr(gwsync.cli, "_stop_on_sigterm", lambda engine: seen.append(engine.options))
+    gw.cli(["import", "--allow-second-source"])
+    gw.cli(["import"])
+    assert [o.allow_second_source for o in seen] == [True, False]
+
+
 def test_json_logs_from_the_environment_make_every_line_json(gw):
     env = {**gw.env(), "GATEWAY_LOG_FORMAT": "json", "LISTING_ZERO_PRICE": "yes"}
     result = gw.cli(["import"], env=env)

@@ -466,6 +466,14 @@ def test_another_source_shop_of_the_platform_stops_the_import(gw):
     assert len(gw.products()) == 2
 
 
+def test_a_second_source_shop_on_purpose_imports_beside_the_first(gw):
+    run(gw, [simple("1"), simple("2")])
+    gw.connector_config["shop"] = "second-shop"
+    assert run(gw, [simple("1")], allow_second_source=True).counts["created"] == 1
+    shops = sorted(p["data"]["source"]["shop"] for p in gw.products())  # live ones: the first shop's stay
+    assert shops == ["second-shop", "test-shop", "test-shop"]
+
+
 def test_a_postgresql_state_gives_exact_dry_runs_and_keeps_nothing_of_them(gw, postgres_url):  # noqa: F811
     gw.connector_config["state_url"] = postgres_url
     run(gw, [simple("1"), simple("2"), shirt()])

@@ -27,7 +27,7 @@ def test_index_lists_each_shop_with_its_name_counts_and_last_import(store, clien
     assert "Sklep &lt;Ania&gt;" in ours and "feed · demo" in ours
     assert re.search(r'class="num products">3<', ours) and re.search(r'class="num live">2<', ours)
     assert re.search(r'class="num archived">1<', ours)
-    assert re.search(r'class="last-import">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<', ours)
+    assert re.search(r'class="last-request">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<', ours)
     assert "Unnamed shop" in other and ">never<" in other
 
 

@@ -1,9 +1,12 @@
 """Step 2 through the PrestaShop fake: the standard stock suite, and the full-row PUT."""
 
+import time
+
 import pytest
 from gwsync.testing.stock_suite import StockSuite
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
+from werkzeug.wrappers import Response
 
 
 class TestPrestaShopStock(StockSuite):
@@ -23,3 +26,21 @@ class TestPrestaShopStock(StockSuite):
         assert set(sent) == set(row_before)  # every field, or PrestaShop sets the missing ones to NULL
         assert sent["quantity"] == str(int(row_before["quantity"]) - 1)
         assert sent["location"] == row_before["location"] and sent["out_of_stock"] == row_before["out_of_stock"]
+
+    def test_a_write_whose_answer_is_lost_is_checked_not_resent(self, gw, fake, service, monkeypatch):
+        guid, identity = self.item(gw, fake)
+        before = fake.shop_stock(*identity)
+        land = fake.shop._put_stock
+
+        def landed_but_answer_lost(sid, request):
+            land(sid, request)
+            monkeypatch.setattr(fake.shop, "_put_stock", land)
+            return Response("<html>Bad Gateway</html>", 502, content_type="text/html")
+
+        monkeypatch.setattr(fake.shop, "_put_stock", landed_but_answer_lost)
+        self.post(service, gw, self.event(guid, -1))
+        service.work_once()
+        assert len(fake.shop.stock_writes) == 1  # the HTTP layer did not send it again
+        monkeypatch.setattr(service, "clock", lambda: time.time() + 3600)  # the retry is due
+        self.drain(service)
+        assert fake.shop_stock(*identity) == before - 1 and len(fake.shop.stock_writes) == 1

@@ -11,7 +11,7 @@ import responses
 from gwsync.errors import AuthError, CannotRun, HttpError, Unreachable
 from gwsync.http import CallStats, HttpClient, RateLimiter
 from gwsync.kit import PagingError
-from gwsync_shoper.client import Listing, ShoperClient, parse_page, watch_bucket
+from gwsync_shoper.client import Listing, ObjectLocked, ShoperClient, parse_page, watch_bucket
 from gwsync_shoper.fake import LOGIN, PASSWORD, ShoperFake
 
 SHOP = "https://sklep1.shoparena.pl"
@@ -324,3 +324,69 @@ def test_a_table_that_keeps_changing_ends_the_read(fake):
     _delete_during_read(fake, "product-stocks", times=2)
     with pytest.raises(PagingError, match="rows were deleted during the read"):
         list(client.iter_rows(Listing("s", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")))
+
+
+# -- the stock write (step 2) -----------------------------------------------------------------
+
+def _login():
+    responses.post(SHOP + "/webapi/rest/auth", json={"access_token": "c" * 40, "expires_in": 2592000,
+                                                     "token_type": "bearer"})
+
+
+@responses.activate
+@pytest.mark.parametrize("answer", [b"1", b'{"stock_id": "7", "stock": "4"}', b""],
+                         ids=["integer 1", "the object", "nothing"])
+def test_a_stock_put_sends_only_the_given_fields_and_takes_every_success_reading(answer):
+    _login()
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", body=answer, content_type="application/json")
+    assert make_client(SHOP).update("product-stocks", "7", {"stock": 4}) is True
+    assert json.loads(responses.calls[-1].request.body) == {"stock": 4}
+
+
+@responses.activate
+def test_a_stock_put_answered_0_is_not_taken_as_done():
+    _login()
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", json=0)
+    with pytest.raises(HttpError, match="did not confirm"):
+        make_client(SHOP).update("product-stocks", "7", {"stock": 4})
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [400, 409, 423, 503])
+def test_a_locked_object_is_object_locked_whatever_the_status(status):
+    _login()
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", status=status,
+                  json={"error": "temporarily_unavailable", "error_description": "Object is locked"})
+    with pytest.raises(ObjectLocked, match="locked"):
+        make_client(SHOP).update("product-stocks", "7", {"stock": 4})
+    assert len([c for c in responses.calls if c.request.method == "PUT"]) == 1  # sent once
+
+
+@responses.activate
+def test_a_stock_put_without_write_rights_names_the_right():
+    _login()
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", status=403,
+                  json={"error": "insufficient_scope", "error_description": "no access"})
+    with pytest.raises(AuthError, match="write access to Asortyment"):
+        make_client(SHOP).update("product-stocks", "7", {"stock": 4})
+
+
+@responses.activate
+def test_a_missing_object_is_false_on_write_and_none_on_read():
+    _login()
+    missing = {"error": "invalid_request", "error_description": "Object not found"}
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", status=404, json=missing)
+    responses.get(SHOP + "/webapi/rest/product-stocks/7", status=404, json=missing)
+    client = make_client(SHOP)
+    assert client.update("product-stocks", "7", {"stock": 4}) is False
+    assert client.find("product-stocks", "7") is None
+
+
+@responses.activate
+def test_a_stock_put_failing_with_5xx_is_not_resent_by_the_http_layer():
+    # a resend could land after a sale in the shop and overwrite it: the stock service decides
+    _login()
+    responses.put(SHOP + "/webapi/rest/product-stocks/7", status=500, json={"error": "server_error"})
+    with pytest.raises(HttpError, match="HTTP 500"):
+        make_client(SHOP).update("product-stocks", "7", {"stock": 4})
+    assert len([c for c in responses.calls if c.request.method == "PUT"]) == 1

@@ -208,19 +208,23 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
                   help="Write a JSON report to this file (also when the run fails).")
     @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
-                  help="Concurrent Gateway writes.")
+                  help="Products handled at once (their Gateway calls share GATEWAY_CONCURRENCY).")
     @click.option("--fail-on", type=click.Choice(FAIL_ON), multiple=True, default=("failed",),
                   show_default=True, help="What makes exit code 1: failed writes always; "
                   "`--fail-on skipped` also items skipped for their data.")
     @click.option("--allow-mass-archive", is_flag=True,
                   help="Archive even when the read would archive more than 10 % of the live products.")
     @click.option("--no-archive", is_flag=True, help="Archive nothing in this run.")
+    @click.option("--allow-second-source", is_flag=True,
+                  help="Import although the Gateway shop holds this platform's products from another "
+                  "source shop (two shops of one vendor on purpose; a moved shop wants migrate-source).")
     def import_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
                    report_file: Path | None, workers: int, fail_on: tuple[str, ...],
-                   allow_mass_archive: bool, no_archive: bool, **params: Any) -> None:
+                   allow_mass_archive: bool, no_archive: bool, allow_second_source: bool,
+                   **params: Any) -> None:
         _run(dry_run=dry_run, full=full, workers=workers, fail_on=fail_on, archive_missing=not no_archive,
-             allow_mass_archive=allow_mass_archive, log_format=log_format, verbose=verbose, quiet=quiet,
-             report_file=report_file, params=params)
+             allow_mass_archive=allow_mass_archive, allow_second_source=allow_second_source,
+             log_format=log_format, verbose=verbose, quiet=quiet, report_file=report_file, params=params)
 
     @group.command("stock", epilog=epilog,
                    help="The fast pass for cron: read only stock and prices (the platform's cheapest change "
@@ -233,7 +237,7 @@ def build_cli(connector_cls: type[Connector]) -> click.Group:
     @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
                   help="Write a JSON report to this file (also when the run fails).")
     @click.option("--workers", type=click.IntRange(1, 16), default=4, show_default=True,
-                  help="Concurrent Gateway writes.")
+                  help="Products handled at once (their Gateway calls share GATEWAY_CONCURRENCY).")
     def stock_cmd(log_format: str, verbose: bool, quiet: bool, dry_run: bool, full: bool,
                   report_file: Path | None, workers: int, **params: Any) -> None:
         _run(dry_run=dry_run, full=full, workers=workers, fail_on=("failed",), stock_only=True,

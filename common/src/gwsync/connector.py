@@ -76,6 +76,7 @@ class Connector(ABC):
     title: ClassVar[str]  # for humans: "PrestaShop"
     summary: ClassVar[str | None] = None  # first line of --help; default: "Import a <title> shop's catalog ..."
     settings: ClassVar[tuple[Setting, ...]] = ()
+    no_stock_write: ClassVar[str] = ""  # why `stock_writer()` is None; `serve` says it when it refuses
 
     def __init__(self, config: Mapping[str, Any], stats: CallStats | None = None) -> None:
         self.config = dict(config)

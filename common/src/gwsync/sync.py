@@ -440,7 +440,8 @@ class Engine(CreateExecutor):
         raise SourceMoved(
             f"the Gateway shop already holds {count} live {self.connector.title} products from source "
             f"shop {old!r}, none from {self.shop!r}; if the shop's address changed, move them to the new "
-            f"identity with `gateway-{self.platform} migrate-source --from {old}` and import again")
+            f"identity with `gateway-{self.platform} migrate-source --from {old}` and import again; if both "
+            "shops are meant to feed this Gateway shop, import with --allow-second-source")
 
     def _adopt(self, views: Iterable[dict], wanted: set[str] | None = None) -> dict[str, str]:
         """Record Gateway products carrying our identity; the first one found wins over duplicates."""

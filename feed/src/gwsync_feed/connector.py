@@ -52,6 +52,7 @@ def _warn_path_identity(identity: str) -> None:
 class FeedConnector(Connector):
     platform = "feed"
     title = "Product feed"
+    no_stock_write = "a product feed is read-only; the `stock` pass still brings its stock to the Gateway"
     summary = "Import a product feed (Google Merchant, Ceneo, IdoSell IOF, CSV or XLSX) into the Gateway."
     settings = SETTINGS
 

@@ -1,8 +1,10 @@
 """The only module that knows IdoSell's Admin API over HTTP.
 
-Reads only, in bulk: `POST products/products/search` in pages of 100 with a limited
-`returnElements`, `GET sizes/sizes` for size names. Every answer goes through
-`_decode`, which turns IdoSell's ways of failing into one line saying what to fix.
+Reads in bulk: `POST products/products/search` in pages of 100 with a limited
+`returnElements`, `GET sizes/sizes` for size names. Step 2 adds one product's stock
+(`GET products/stocks`) and the relative stock change (`PUT products/stocks`). Every
+answer goes through `_decode`, which turns IdoSell's ways of failing into one line
+saying what to fix.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 SEARCH = "products/products/search"
 PAGE_LIMIT = 100  # the Admin API maximum for resultsLimit
 SIZES = "sizes/sizes"
+STOCKS = "products/stocks"  # GET: stock per warehouse and size; PUT: set/add/substract
 
 # What the mapping reads, and nothing else. Names from the Admin API's returnElements
 # enum (README, quirks): `vat` does not bring `productVatFree` (that is `vat_free`), nor
@@ -39,6 +42,9 @@ PRODUCT_ELEMENTS = (
 SHOP_ELEMENTS = ("shops_attributes",)
 # For the removed-products check: who was removed, and which group they were in.
 REMOVED_ELEMENTS = ("version_data", "modification_time")
+# For the stock pass: what identifies a sellable item, its stock, its price and the change times.
+STOCK_ELEMENTS = ("retail_price", "visible", "deleted", "shops", "sizes_attributes", "quantities",
+                  "version_data", "quantity_changed_time", "price_changed_time")
 
 FAULT_OK, FAULT_AUTH, FAULT_EMPTY, FAULT_BLOCKED = 0, 1, 2, 5
 
@@ -141,6 +147,30 @@ class IaiClient:
             if isinstance(groups, list):
                 return groups
         return []
+
+    # -- stock (step 2) -----------------------------------------------------
+
+    def product_stocks(self, product: int) -> dict | None:
+        """`GET products/stocks` for one product; None when IdoSell does not know it.
+
+        Unverified which way a missing product is told: a per-item `error` (left to the
+        caller), "empty result" (faultCode 2) or a JSON 404; the last two mean None here.
+        """
+        response = self.http.get(STOCKS, params={"identType": "id", "products": str(product)})
+        if response.status_code == 404 and _is_json(response):
+            return None
+        return self._decode(response, f"IdoSell {STOCKS} of product {product}")
+
+    def change_stock(self, body: dict[str, Any], what: str) -> dict:
+        """`PUT products/stocks`, sent once: a relative change must never be resent blindly."""
+        response = self.http.put(STOCKS, json=body, idempotent=False)
+        if response.status_code == 403 and not looks_like_firewall(response):
+            raise AuthError(f"The IdoSell API key may not change stock (HTTP 403{_fault_text(response)}): "
+                            "give the key write access (read and write) to the PIM gateway in Administracja > API")
+        answer = self._decode(response, f"IdoSell {STOCKS} ({what})")
+        if answer is None:
+            raise HttpError(f"IdoSell {STOCKS} ({what}): an empty answer to a stock change", status=200)
+        return answer
 
     # -- errors -----------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""IAI / IdoSell Shop connector: settings, shop identity, check and (incremental) read."""
+"""IAI / IdoSell Shop connector: settings, shop identity, check, (incremental) read, and step 2:
+the stock pass (`read_stock`) and the writer `serve` applies the Gateway's sales with."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from gwsync.http import RateLimiter
 from gwsync.kit import ChangeCursor, Facts, shop_identity
 from gwsync.models import Item, Present, Skipped
 
-from .client import PAGE_LIMIT, REMOVED_ELEMENTS, SHOP_ELEMENTS, DateWindow, IaiClient
+from .client import PAGE_LIMIT, REMOVED_ELEMENTS, SHOP_ELEMENTS, STOCK_ELEMENTS, DateWindow, IaiClient
 from .mapping import (
     Options,
     SizeCatalog,
     change_time,
     map_unit,
+    needs_size_names,
     product_id,
+    stock_updates,
+    unit_of,
     version_members,
-    version_parent,
 )
+from .stock import IdoSellStockWriter, write_stock_id
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,10 @@ class IaiConnector(Connector):
         Setting("api_key", "IAI_API_KEY", "IdoSell Admin API key (X-API-KEY)", secret=True, credential=True),
         Setting("stocks", "IAI_STOCKS", "Warehouse ids whose stock counts, comma-separated, or 'all'",
                 required=False, default="all"),
+        Setting("write_stock", "IAI_WRITE_STOCK",
+                "Warehouse id serve books the Gateway's cancellations in and takes sales from first "
+                "(default: the only one of IAI_STOCKS, else 1)",
+                required=False, kind="int"),
         Setting("unknown_stock", "IAI_UNKNOWN_STOCK",
                 "Stock sent for a size whose warehouses report only 'unknown' (-1)",
                 required=False, default="0", kind="int"),
@@ -88,6 +96,55 @@ class IaiConnector(Connector):
 
     def close(self) -> None:
         self._http.close()
+
+    def stock_writer(self) -> IdoSellStockWriter:
+        counted = self.options.stock_ids
+        return IdoSellStockWriter(self.client, write_stock_id(self.config.get("write_stock"), counted), counted)
+
+    # -- the stock pass ------------------------------------------------------
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """Stock and prices of what changed: cheaper than the catalog read on every count.
+
+        Two narrow searches (`returnElements` without texts or pictures) with IdoSell's own
+        change filters, `quantity_changed` and `price_changed`, re-filtered to the second by
+        `productQuantityChangedTime` / `productPriceChangedTime` (the filter compares whole
+        days). The catalog read instead asks for modified products too, plus the trash, the
+        deleted and the version siblings. An unchanged shop costs these two searches (a page
+        each per 100 products changed on the cursor's day) and no Gateway write: unchanged
+        items are compared with the state. A first or daily run reads every product, narrow.
+        """
+        cursor = self.facts.cursor(ctx, what="IdoSell stock")
+        catalog: SizeCatalog | None = None
+        seen: set[int] = set()
+        for record, moment in self._stock_records(cursor):
+            pid = product_id(record)
+            if pid in seen:
+                continue
+            seen.add(pid)
+            cursor.saw(pid, moment)
+            if catalog is None and needs_size_names(record):  # only when a single size is ambiguous
+                catalog = SizeCatalog.from_groups(self.client.size_groups(), self.options.language)
+            yield from stock_updates(record, catalog or SizeCatalog(), self.options)
+        cursor.commit()
+        ctx.notes.append(f"IdoSell stock: {self.client.pages_read} search pages read, {len(seen)} products")
+
+    def _stock_records(self, cursor: ChangeCursor) -> Iterator[tuple[dict[str, Any], str]]:
+        """(record, its latest stock or price change time) of what the window covers."""
+        if cursor.full:
+            for record in self.client.iter_products(elements=self._stock_elements()):
+                yield record, stock_change_time(record)
+            return
+        begin = cursor.since_local().date()
+        window = DateWindow(begin=begin, end=max(date.today(), begin) + timedelta(days=1))
+        for mode, field in (("quantity_changed", "productQuantityChangedTime"),
+                            ("price_changed", "productPriceChangedTime")):
+            for record in self.client.iter_products(window=window.with_mode(mode), elements=self._stock_elements()):
+                if cursor.in_window(record.get(field)):
+                    yield record, stock_change_time(record)
+
+    def _stock_elements(self) -> tuple[str, ...]:
+        return STOCK_ELEMENTS + (SHOP_ELEMENTS if self.options.shop_id is not None else ())
 
     # -- read --------------------------------------------------------------
 
@@ -159,21 +216,13 @@ class GroupAssembler:
         self.emitted: set[str] = set()
         self.wanted: set[int] = set()
 
-    def unit_of(self, record: dict[str, Any]) -> tuple[str, set[int]]:
-        pid = product_id(record)
-        members = {m for m in version_members(record) if m not in self.removed} | {pid}
-        if len(members) <= 1:
-            return str(pid), members
-        parent = version_parent(record)
-        return str(parent if parent in members else min(members)), members
-
     def feed(self, records: Iterable[dict[str, Any]]) -> Iterator[Item]:
         for record in records:
             pid = product_id(record)
             if pid in self.records_seen or pid in self.removed:
                 continue
             self.records_seen.add(pid)
-            unit, members = self.unit_of(record)
+            unit, members = unit_of(record, self.removed)
             if unit in self.emitted:
                 continue
             if len(members) == 1:
@@ -214,6 +263,10 @@ class GroupAssembler:
             if isinstance(item, Skipped) and item.variant_id is None:
                 log.info("IdoSell product %s skipped: %s", item.product_id, item.reason)
             yield item
+
+
+def stock_change_time(record: dict[str, Any]) -> str:
+    return max(str(record.get(k) or "")[:19] for k in ("productQuantityChangedTime", "productPriceChangedTime"))
 
 
 def _stock_ids(value: Any) -> frozenset[int] | None:

@@ -2,8 +2,11 @@
 
 Routes (under `/api/admin/v<N>/`): `POST products/products/search` (paging, the
 `returnProducts`, `productDate`, `productParams` and `returnElements` filters, the
-HTTP 207 `faultCode 2` empty page), `GET sizes/sizes`; plus the public picture URLs
-under `/data/gfx/pictures/`. Shapes follow ../shared/platforms/iai-idosell.md sections
+HTTP 207 `faultCode 2` empty page), `GET sizes/sizes`, and for step 2 `GET
+products/stocks` (one product's quantities per warehouse and size) and `PUT
+products/stocks` (set/add/substract per size and warehouse, the body validated as the
+spec describes it, per-item faultCodes in an HTTP 207 answer); plus the public picture
+URLs under `/data/gfx/pictures/`. Shapes follow ../shared/platforms/iai-idosell.md sections
 4, 5 and 8. Authentication: `X-API-KEY`; a wrong or missing key answers 401 with
 `faultCode 1`, the "limited" key 403 with the missing scope in `X-Error`.
 """
@@ -26,6 +29,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from gwsync.testing.fake import LoopbackServer
+
+from .mapping import Options, stock_by_size
 
 # made per process: no credential is written in code
 API_KEY = "fake-" + secrets.token_urlsafe(24)
@@ -56,7 +61,12 @@ ELEMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "version_data": ("productVersion",),
     "modification_time": ("productModificationTime",),
     "quantity_changed_time": ("productQuantityChangedTime",),
+    "price_changed_time": ("productPriceChangedTime",),
 }
+IDENT_TYPES = ("id", "index", "codeExtern", "codeProducer")
+STOCK_OPERATIONS = ("set", "add", "substract")
+WAREHOUSES = (1, 2)  # M1 and M2: every seeded product lists both
+WRITE_WAREHOUSE = 1  # the connector's default (IAI_WRITE_STOCK)
 
 SIZE_GROUPS = [
     {"id": 0, "name": "Rozmiar uniwersalny", "description": "",
@@ -76,9 +86,14 @@ ADJECTIVES = ["emaliowany", "lniana", "bawełniana", "miejski", "stołowa", "sta
 class IdoSellFake:
     """Catalog state + the WSGI app; implements `gwsync.testing.fake.FakePlatform`."""
 
-    def __init__(self, *, seed: int = 7, latency: float = 0.0) -> None:
+    def __init__(self, *, seed: int = 7, latency: float = 0.0, missing_as: str = "item_error") -> None:
         self.rng = random.Random(seed)
         self.latency = latency
+        # how `GET products/stocks` tells a product it does not know (unverified, doc §6):
+        # "item_error" (a per-item faultCode), "empty" (faultCode 2) or "404"
+        self.missing_as = missing_as
+        self.stock_writes: list[dict[str, Any]] = []  # every PUT products/stocks body, as sent
+        self.sell_after_read: dict[tuple[int, str], int] = {}
         self.products: dict[int, dict[str, Any]] = {}
         self.status: dict[int, str] = {}  # active | in_trash | deleted
         self.touched: set[int] = set()  # products the FakePlatform methods changed or added
@@ -143,7 +158,7 @@ class IdoSellFake:
             record = self.products[pid]
             size = record["productSizesAttributes"][1]
             size["productRetailPrice"] = round(size["productRetailPrice"] + 10.0, 2)
-            record["productModificationTime"] = self._tick()
+            record["productModificationTime"] = record["productPriceChangedTime"] = self._tick()
             return str(pid), f"{pid}-{size['sizeId']}"
 
     def change_stock(self) -> tuple[str, str | None]:
@@ -173,6 +188,68 @@ class IdoSellFake:
             self.products[pid]["productIsDeleted"] = "y"
             self.products[pid]["productModificationTime"] = self._tick()
             return str(pid)
+
+    # -- StockFake (gwsync.testing.stock_suite) ------------------------------------
+
+    def shop_stock(self, product_id: str, variant_id: str | None) -> int:
+        """The item's stock as the import counts it (every warehouse, -1 adding nothing)."""
+        with self.lock:
+            pid, size = self._item(product_id, variant_id)
+            return stock_by_size(self.products[pid], Options()).get(size, 0)
+
+    def set_shop_stock(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        """All of it in M1 (the warehouse sales are booked in), none elsewhere."""
+        with self.lock:
+            pid, size = self._item(product_id, variant_id)
+            for stock_id in WAREHOUSES:
+                self._stock_row(pid, stock_id, size)["productSizeQuantity"] = quantity if stock_id == WRITE_WAREHOUSE else 0
+            self.products[pid]["productQuantityChangedTime"] = self._tick()
+
+    def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.lock:
+            self.sell_after_read[self._item(product_id, variant_id)] = quantity
+
+    def quantity(self, pid: int, size: str, stock_id: int) -> float:
+        """One warehouse's quantity of one size, as `GET products/stocks` reports it."""
+        with self.lock:
+            return self._stock_row(pid, stock_id, size)["productSizeQuantity"]
+
+    def delete_product(self, pid: int) -> None:
+        """Gone for good (deleted from the trash): neither searches nor stock calls know it."""
+        with self.lock:
+            self.status[pid] = "deleted"
+            self.products[pid]["productIsDeleted"] = "y"
+            self.products[pid]["productModificationTime"] = self._tick()
+
+    def _item(self, product_id: str, variant_id: str | None) -> tuple[int, str]:
+        if variant_id:
+            pid, _, size = variant_id.partition("-")
+            return int(pid), size
+        sizes = self.products[int(product_id)]["productSizesAttributes"]
+        assert len(sizes) == 1, f"product {product_id} has {len(sizes)} sizes: name a variant"
+        return int(product_id), str(sizes[0]["sizeId"])
+
+    def _stock_row(self, pid: int, stock_id: int, size: str) -> dict[str, Any]:
+        record = self.products[pid]
+        stocks = record["productStocksData"]["productStocksQuantities"]
+        stock = next((s for s in stocks if s["stockId"] == stock_id), None)
+        if stock is None:
+            stock = {"stockId": stock_id, "productSizesData": []}
+            stocks.append(stock)
+        row = next((r for r in stock["productSizesData"] if str(r["sizeId"]) == size), None)
+        if row is None:
+            row = {"sizeId": size, "productSizeQuantity": 0}
+            stock["productSizesData"].append(row)
+        return row
+
+    def _sell_after_read(self, pids: set[int]) -> None:
+        """The shop sells right after answering a read (sell_after_next_read)."""
+        with self.lock:
+            for (pid, size), quantity in list(self.sell_after_read.items()):
+                if pid in pids:
+                    del self.sell_after_read[(pid, size)]
+                    self._stock_row(pid, WRITE_WAREHOUSE, size)["productSizeQuantity"] -= quantity
+                    self.products[pid]["productQuantityChangedTime"] = self._tick()
 
     # -- more controls for tests ---------------------------------------------
 
@@ -260,6 +337,7 @@ class IdoSellFake:
             "productAddingTime": now,
             "productModificationTime": now,
             "productQuantityChangedTime": now,
+            "productPriceChangedTime": now,
             "productDescriptionsLangData": [{
                 "langId": "pol", "productName": name,
                 "productDescription": f"<p>{name}: krótki opis.</p>",
@@ -363,8 +441,43 @@ class IdoSellFake:
             if isinstance(elements, list) and elements:
                 keep = {"productId"} | {f for e in elements for f in ELEMENT_FIELDS.get(e, ())}
                 rows = [{k: v for k, v in row.items() if k in keep} for row in rows]
-            return jsonify({"resultsNumberAll": total, "resultsNumberPage": math.ceil(total / limit),
-                            "resultsPage": page, "resultsLimit": limit, "results": rows})
+            answer = jsonify({"resultsNumberAll": total, "resultsNumberPage": math.ceil(total / limit),
+                              "resultsPage": page, "resultsLimit": limit, "results": rows})
+            self._sell_after_read({row["productId"] for row in rows})
+            return answer
+
+        @app.get("/api/admin/v<int:version>/products/stocks")
+        def stocks(version: int):
+            if request.args.get("identType", "id") != "id":
+                return _fault(422, 3, "the fake knows identType=id only")
+            wanted = [p for value in request.args.getlist("products") for p in value.split(",") if p.strip()]
+            if not 1 <= len(wanted) <= 100:
+                return _fault(422, 3, "products: 1 to 100 product ids")
+            with self.lock:
+                results = [self._stock_result(ident.strip()) for ident in wanted]
+            missing = [r for r in results if r.get("error", {}).get("faultCode")]
+            if missing and len(missing) == len(results) and self.missing_as == "empty":
+                return _fault(207, 2, "Zapytanie zwróciło pusty wynik (empty result)")
+            if missing and len(missing) == len(results) and self.missing_as == "404":
+                return _fault(404, 2, "Product not found")
+            answer = jsonify({"results": results, "is_errors": bool(missing)})
+            answer.status_code = 207 if missing else 200
+            self._sell_after_read({int(i) for i in wanted if i.strip().isdigit()})
+            return answer
+
+        @app.put("/api/admin/v<int:version>/products/stocks")
+        def change_stocks(version: int):
+            body = request.get_json(silent=True)
+            problem = _stock_change_problem(body)
+            if problem:
+                return _fault(422, 3, f"Invalid data format: {problem}")
+            self.stock_writes.append(deepcopy(body))
+            with self.lock:
+                results = [self._change_product(product) for product in body["params"]["products"]]
+            failed = any(r["error"]["faultCode"] or r["isSizesErrors"] for r in results)
+            answer = jsonify({"results": results, "isErrors": failed})
+            answer.status_code = 207 if failed else 200
+            return answer
 
         @app.get("/api/admin/v<int:version>/sizes/sizes")
         def sizes(version: int):
@@ -384,6 +497,67 @@ class IdoSellFake:
 
         return app
 
+    # -- step 2: stock reads and changes (under self.lock) ---------------------------
+
+    def _stock_result(self, ident: str) -> dict[str, Any]:
+        pid = int(ident) if ident.isdigit() else -1
+        identity = {"identType": "id", "identValue": ident}
+        if pid not in self.products or self.status[pid] == "deleted":
+            return {"ident": identity, "error": {"faultCode": 4, "faultString": "Produkt nie istnieje"}}
+        record = self.products[pid]
+        stocks = [{"stock_id": stock["stockId"], "sizes": [
+                      {"size_id": str(row["sizeId"]), "size_name": row.get("sizePanelName", ""),
+                       "product_sizecode": row.get("productSizeCodeExternal", ""),
+                       "quantity": row["productSizeQuantity"],
+                       "reservations": {"adhoc": 0, "auction": 0, "client": 0, "order": 0, "retail": 0,
+                                        "wholesale": 0}}
+                      for row in stock["productSizesData"]]}
+                  for stock in record["productStocksData"]["productStocksQuantities"]]
+        sales = [{"sizeId": str(size["sizeId"]), "size_name": size["sizePanelName"],
+                  "product_sizecode": size["productSizeCodeExternal"],
+                  "allstocks": sum(max(int(r["quantity"]), 0) for s in stocks for r in s["sizes"]
+                                   if r["size_id"] == str(size["sizeId"]))}
+                 for size in record["productSizesAttributes"]]
+        return {"ident": identity, "error": {"faultCode": 0, "faultString": ""},
+                "quantities": {"stocks": stocks, "dispositions": {"sales": sales, "auctions": []}}}
+
+    def _change_product(self, product: dict[str, Any]) -> dict[str, Any]:
+        ident = product["ident"]
+        value = str(ident["identValue"])
+        pid = int(value) if ident["identType"] == "id" and value.isdigit() else -1
+        if pid not in self.products or self.status[pid] == "deleted":
+            return {"ident": ident, "sizes": [], "isSizesErrors": False,
+                    "error": {"faultCode": 4, "faultString": "Produkt nie istnieje"}}
+        sizes = [self._change_size(pid, size) for size in product["sizes"]]
+        if any(not s["error"]["faultCode"] for s in sizes):
+            self.products[pid]["productQuantityChangedTime"] = self._tick()
+        return {"ident": ident, "sizes": sizes, "isSizesErrors": any(s["error"]["faultCode"] for s in sizes),
+                "error": {"faultCode": 0, "faultString": ""}}
+
+    def _change_size(self, pid: int, size: dict[str, Any]) -> dict[str, Any]:
+        ident = size["ident"]
+        known = {str(s["sizeId"]) for s in self.products[pid]["productSizesAttributes"]}
+        sid = str(ident["identValue"])
+        if ident["identType"] != "id" or sid not in known:
+            return {"ident": ident, "error": {"faultCode": 5, "faultString": f"Rozmiar {sid} nie istnieje"}}
+        changes = []
+        for stock in size["quantity"]["stocks"]:
+            if stock["stock_id"] not in WAREHOUSES:
+                return {"ident": ident, "error": {"faultCode": 6,
+                                                  "faultString": f"Magazyn {stock['stock_id']} nie istnieje"}}
+            row = self._stock_row(pid, stock["stock_id"], sid)
+            operation = stock["quantity_operation"]
+            amount = operation["quantity"]
+            new = {"set": amount, "add": row["productSizeQuantity"] + amount,
+                   "substract": row["productSizeQuantity"] - amount}[operation["operation"]]
+            if new < 0:  # assumed: the panel keeps no negative stock
+                return {"ident": ident, "error": {"faultCode": 7, "faultString":
+                                                  f"Niewystarczająca ilość w magazynie M{stock['stock_id']}"}}
+            changes.append((row, new))
+        for row, new in changes:
+            row["productSizeQuantity"] = new
+        return {"ident": ident, "error": {"faultCode": 0, "faultString": ""}}
+
     def _matches(self, pid: int, record: dict[str, Any], params: dict[str, Any]) -> bool:
         if self.status[pid] != params.get("returnProducts", "active"):
             return False
@@ -399,6 +573,7 @@ class IdoSellFake:
             end = str(window.get("productDateEnd") or "9999-99-99")[:10]
             fields = {"modified": ["productModificationTime"],
                       "quantity_changed": ["productQuantityChangedTime"],
+                      "price_changed": ["productPriceChangedTime"],
                       "modified_and_quantity_changed": ["productModificationTime", "productQuantityChangedTime"],
                       "added": ["productAddingTime"]}.get(mode, ["productModificationTime"])
             if not any(begin <= str(record.get(f, ""))[:10] <= end for f in fields):
@@ -434,6 +609,50 @@ class IdoSellFake:
 def start_fake(port: int = 0) -> IdoSellFake:
     """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke iai`)."""
     return IdoSellFake().start(port)
+
+
+def _stock_change_problem(body: Any) -> str | None:
+    """What the real API would refuse in a `PUT products/stocks` body (spec, products/stocks/put)."""
+    products = ((body or {}).get("params") or {}).get("products") if isinstance(body, dict) else None
+    if not isinstance(products, list) or not products:
+        return "params.products must be a non-empty list"
+    for product in products:
+        if not isinstance(product, dict) or _ident_problem(product.get("ident")):
+            return "products[].ident needs identType (id, index, codeExtern, codeProducer) and identValue"
+        sizes = product.get("sizes")
+        if not isinstance(sizes, list) or not sizes:
+            return "products[].sizes must be a non-empty list"
+        for size in sizes:
+            if not isinstance(size, dict) or _ident_problem(size.get("ident")):
+                return "sizes[].ident needs identType and identValue"
+            stocks = (size.get("quantity") or {}).get("stocks") if isinstance(size.get("quantity"), dict) else None
+            if not isinstance(stocks, list) or not stocks:
+                return "sizes[].quantity.stocks must be a non-empty list"
+            for stock in stocks:
+                problem = _stock_problem(stock)
+                if problem:
+                    return problem
+    return None
+
+
+def _ident_problem(ident: Any) -> bool:
+    return not (isinstance(ident, dict) and ident.get("identType") in IDENT_TYPES
+                and isinstance(ident.get("identValue"), str) and ident["identValue"])
+
+
+def _stock_problem(stock: Any) -> str | None:
+    if not isinstance(stock, dict):
+        return "stocks[] must be objects"
+    stock_id = stock.get("stock_id")
+    if not isinstance(stock_id, int) or isinstance(stock_id, bool) or stock_id < 1:
+        return "stocks[].stock_id must be an integer of 1 or more"
+    operation = stock.get("quantity_operation")
+    if not isinstance(operation, dict) or operation.get("operation") not in STOCK_OPERATIONS:
+        return "stocks[].quantity_operation.operation must be set, add or substract"
+    quantity = operation.get("quantity")
+    if not isinstance(quantity, (int, float)) or isinstance(quantity, bool) or quantity <= 0:
+        return "stocks[].quantity_operation.quantity must be a number above 0"
+    return None
 
 
 def _fault(status: int, code: int, text: str) -> Response:

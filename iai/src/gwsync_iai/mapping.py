@@ -41,6 +41,7 @@ from gwsync.models import (
     ImageAccess,
     Item,
     Skipped,
+    StockUpdate,
     Variant,
     build_product,
     describe_validation,
@@ -356,6 +357,18 @@ def version_parent(record: dict[str, Any]) -> int | None:
         return None
 
 
+def unit_of(record: dict[str, Any], removed: Iterable[int] = ()) -> tuple[str, set[int]]:
+    """The Gateway product a record belongs to, and its version group's members (itself alone
+    outside a group): the group's main product, else its lowest member id."""
+    pid = product_id(record)
+    gone = set(removed)
+    members = {m for m in version_members(record) if m not in gone} | {pid}
+    if len(members) <= 1:
+        return str(pid), members
+    parent = version_parent(record)
+    return str(parent if parent in members else min(members)), members
+
+
 def version_option(record: dict[str, Any], language: str) -> tuple[str | None, str | None]:
     version = record.get("productVersion") or {}
     group = lang_text((version.get("versionGroupNames") or {}).get("versionGroupNamesLangData"),
@@ -507,3 +520,34 @@ def map_group(unit_id: str, records: Sequence[dict[str, Any]], catalog: SizeCata
     product = build_product(unit_id, price=base_price(parent, options), stock=sum(v.stock for v in variants),
                             active=any_active, variants=tuple(variants), **fields)
     return [product, *out]
+
+
+# -- the stock pass ---------------------------------------------------------------------
+
+
+def needs_size_names(record: dict[str, Any]) -> bool:
+    """Whether telling a plain product from a one-variant group needs the `sizes/sizes` names:
+    a single size outside a version group whose id is not IdoSell's one-size id."""
+    sizes = {str(s.get("sizeId")) for s in record.get("productSizesAttributes") or () if s.get("sizeId")}
+    return len(sizes) == 1 and not sizes <= ONE_SIZE_IDS and len(unit_of(record)[1]) == 1
+
+
+def stock_updates(record: dict[str, Any], catalog: SizeCatalog, options: Options) -> list[StockUpdate]:
+    """A record's sellable items with their stock and price, identified as the import does.
+
+    What the import skips (no price, hidden) gives nothing here; an item the import did not
+    create is counted as not imported by the engine.
+    """
+    if not is_active(record, options):
+        return []
+    pid = product_id(record)
+    unit, members = unit_of(record)
+    rows = size_rows(record, catalog, options)
+    if len(members) == 1 and (not rows or is_one_size(rows)):
+        row = rows[0] if rows else None
+        price = (row.price if row else None) or base_price(record, options)
+        if price is None:
+            return []
+        return [StockUpdate(product_id=unit, stock=row.stock if row else 0, price=price)]
+    return [StockUpdate(product_id=unit, variant_id=f"{pid}-{row.size_id}", stock=row.stock, price=row.price)
+            for row in rows if row.price is not None]

@@ -332,6 +332,8 @@ class StockRows:
             if not isinstance(value, dict | list):
                 ElementTree.SubElement(node, name).text = "" if value is None else str(value)
         body = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+        # sent once: a blind resend of an absolute quantity could overwrite a sale made meanwhile;
+        # the next attempt re-reads the row against the recorded intent instead (gwsync.stock.apply)
         response = client.http.put(f"stock_availables/{row['id']}", params=client._params(None), data=body,
-                                   headers={"Content-Type": "application/xml"})
+                                   headers={"Content-Type": "application/xml"}, retry=False)
         client._json(response, "stock_availables")

@@ -50,6 +50,12 @@ class SellasistConnector(Connector):
     # No total in the list: the shift guard is the key (repeats dropped) plus a second listing.
     facts = Facts(paging="offset", page_size=PAGE_SIZE, row_key="id", shift_guard="count",
                   cursor_field=None, full_every=None, rate_limit=RATE_PER_SECOND)
+    # Why `stock_writer()` is None (sellingo-sellassist.md §6, searched again for issue 19): public
+    # clients do call `PUT products/{id}` with partial bodies (`attributes`, `external_shops_mappings`),
+    # but none writes `quantity`, none touches `variants`, and the API's docs are not on record. A
+    # guessed body could zero a variant or replace the variant list: never sent to a real shop.
+    no_stock_write = ("no source confirms a Sellasist API call that sets a product's or a variant's "
+                      "quantity; 'gateway-sellasist stock' still brings the shop's stock to the Gateway")
     settings = (
         Setting("url", "SELLASIST_URL", "Sellasist panel address, e.g. https://account.sellasist.pl",
                 kind="url"),
@@ -98,6 +104,25 @@ class SellasistConnector(Connector):
         ctx.notes.append(f"Sellasist: read {len(done)} products, {len(groups)} variant groups"
                          + (f"; {duplicates} repeated list rows ignored" if duplicates else "")
                          + (f"; {len(missed)} found only by the second listing" if missed else ""))
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """The `stock` pass: the catalog read without its second listing.
+
+        Sellasist has no change filter, and its only bulk stock read (`GET products_stock`) is
+        unverified: its answer's shape is not on record, nor whether it carries variant
+        quantities (a product's own `quantity` is not its variants' stock, §9). Guessing would
+        push wrong stock to the Gateway, so the pass reads what `import` reads, minus the
+        second listing: that one finds products missed or added meanwhile, which matters for
+        archiving and creating (never done by this pass); the next pass picks them up."""
+        groups: dict[str, dict[str, Any] | None] = {}
+        done: set[str] = set()
+        with ThreadPoolExecutor(DETAIL_WORKERS, thread_name_prefix="sellasist") as pool:
+            yield from self._products(self._ids(self._listing()), pool, groups, done)
+        ctx.notes.append(f"Sellasist stock pass: read {len(done)} products, {len(groups)} variant groups")
+
+    def stock_writer(self) -> None:
+        """None: `serve` refuses to start with one line (exit 2) that gives `no_stock_write`."""
+        return None
 
     def _listing(self) -> OffsetPaginator[dict[str, Any]]:
         return OffsetPaginator(self.client.product_page, size=PAGE_SIZE, what="Sellasist products",

@@ -11,6 +11,11 @@ What it reproduces (`../shared/platforms/sellingo-sellassist.md`, `../shared/fix
   name, images on the image host) and `GET /api/v1/variants_groups/{id}`;
 - trailing slashes accepted (`/products/` as the 2020 importer called it);
 - images at `/p/{account}/n/{hash}.jpg`, the shape of `https://imge.pl/p/268736/n/<hash>.jpg`.
+
+It serves reads only. No stock write of the real API is confirmed, so the tool sends none and
+this fake models none: any other method is answered 405 and counted in `calls["writes"]`, so
+tests can prove that nothing was ever sent to change the shop. For the step-2 tests it offers
+the `StockFake` methods (a sale in the shop, and a sale right after a product's next read).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class SellasistAccount:
         self.duplicate_every = 0
         self.unpaged = False
         self.html_404 = False  # every API call answers a web server's HTML 404 (a wrong address)
+        self.sales_after_read: dict[str, list[tuple[str | None, int]]] = {}  # product id -> sales
         self._next = {"product": 476, "variant": 4}
 
     def add_product(self, *, variants: int = 0, two_axes: bool = False, images: int = 1) -> str:
@@ -120,14 +126,33 @@ class SellasistAccount:
             self.calls["/".join(["{id}" if p.isdigit() else p for p in resource])] += 1
             if request.headers.get("apiKey") != API_KEY:
                 return _json({"error": "Unknown user"}, 401)
+            if request.method != "GET":
+                self.calls["writes"] += 1
+                return _json({"error": "this fake serves reads only"}, 405)
             if resource == ["products"]:
                 return self._list(request)
             if len(resource) == 2 and resource[0] == "products":
                 product = self.products.get(resource[1])
-                return _json(_with_base(product, base)) if product else _json({"error": "No records found"}, 404)
+                if not product:
+                    return _json({"error": "No records found"}, 404)
+                answer = _json(_with_base(product, base))
+                self._sell_after_read(resource[1])
+                return answer
             if len(resource) == 2 and resource[0] == "variants_groups" and resource[1] in GROUPS:
                 return _json(GROUPS[resource[1]])
         return _json({"error": "No records found"}, 404)
+
+    def quantity_field(self, product_id: str, variant_id: str | None) -> dict[str, Any]:
+        """The record that holds an item's stock: the variant, or the product without variants."""
+        product = self.products[product_id]
+        if variant_id is None:
+            return product
+        return next(v for v in product.get("variants") or () if v["id"] == variant_id)
+
+    def _sell_after_read(self, product_id: str) -> None:
+        for variant_id, quantity in self.sales_after_read.pop(product_id, ()):
+            record = self.quantity_field(product_id, variant_id)
+            record["quantity"] = f"{Decimal(record['quantity']) - quantity:.3f}"
 
     def _list(self, request: Request) -> Response:
         rows: list[dict[str, str]] = []
@@ -217,6 +242,19 @@ class SellasistFake:
             pid = self._simple(second=True)
             del self.account.products[pid]
         return pid
+
+    # StockFake (gwsync.testing.stock_suite)
+    def shop_stock(self, product_id: str, variant_id: str | None) -> int:
+        with self.account.lock:
+            return int(Decimal(self.account.quantity_field(product_id, variant_id)["quantity"]))
+
+    def set_shop_stock(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.account.lock:
+            self.account.quantity_field(product_id, variant_id)["quantity"] = f"{quantity}.000"
+
+    def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.account.lock:
+            self.account.sales_after_read.setdefault(product_id, []).append((variant_id, quantity))
 
     def stop(self) -> None:
         self.server.stop()

@@ -31,6 +31,8 @@ RATE_PER_SECOND = 4.0  # no published limit; calls go one at a time and a whole 
 class SellyConnector(Connector):
     platform = "selly"
     title = "Selly"
+    no_stock_write = ("Selly's table API only reads and no source shows a call that sets stock; "
+                      "'gateway-selly stock' still brings the shop's stock to the Gateway")
     facts = Facts(paging="whole-table", page_size=1, row_key="product_id", shift_guard="none",
                   cursor_field=None, full_every=None, rate_limit=RATE_PER_SECOND)
     settings = (

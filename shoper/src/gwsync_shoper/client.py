@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
-from gwsync.errors import AuthError, CannotRun, HttpError
+from gwsync.errors import AuthError, CannotRun, HttpError, SyncError
 from gwsync.http import HttpClient, RateLimiter, excerpt, http_error, looks_like_firewall, wait_seconds
 from gwsync.kit import Page, PageNumberPaginator, rows
 from gwsync.redact import register_secret
@@ -40,6 +40,15 @@ REFRESH_ERRORS = frozenset({"unauthorized_client", "invalid_token", "invalid_gra
 RIGHTS_ERRORS = frozenset({"access_denied", "insufficient_scope"})  # a valid token without the right
 RIGHTS_HINT = ("give the WebAPI user's group read access to Asortyment and Konfiguracja "
                "(Konfiguracja > Administracja, system > Administratorzy)")
+
+WRITE_RIGHTS_HINT = ("give the WebAPI user's group write access to Asortyment (stock) "
+                     "(Konfiguracja > Administracja, system > Administratorzy)")
+WRITE_RESENDS = 4  # a write answered 429 was not processed: sent again after Retry-After
+
+
+class ObjectLocked(SyncError):
+    """Shoper refused a write because the object is open elsewhere: try again later."""
+
 
 _AUTH_MESSAGES = {
     "auth_failure": "Shoper refused the login or password (auth_failure): check SHOPER_CLIENT_ID and "
@@ -226,6 +235,56 @@ class ShoperClient:
                             "check SHOPER_URL")
         self._check(response, f"GET {resource}")
         return self._json(response, f"GET {resource}")
+
+    def find(self, resource: str, object_id: str) -> dict[str, Any] | None:
+        """`GET /webapi/rest/<resource>/<id>`: the object, or None when Shoper answers 404 (gone)."""
+        what = f"GET {resource}/{{id}}"
+        response = self._send("GET", f"{resource}/{quote(object_id, safe='')}")
+        if response.status_code == 404:
+            return None
+        self._check(response, what)
+        body = self._json(response, what)
+        if not isinstance(body, dict):
+            raise HttpError(f"Shoper {what}: unexpected answer: {str(body)[:200]}")
+        return body
+
+    def update(self, resource: str, object_id: str, body: dict[str, Any]) -> bool:
+        """`PUT /webapi/rest/<resource>/<id>` with only the fields to change (Shoper leaves the
+        others as they are); False when the object is gone (404).
+
+        Sent once (`retry=False`: the HTTP layer would resend a PUT after a 5xx or a timeout, and
+        an absolute stock sent again after a sale in the shop would overwrite that sale; the stock
+        service decides instead, from the intent it recorded): only a 429 (not processed) is
+        sent again, after the bucket drained. An object
+        open in the admin editor answers `temporarily_unavailable` "Object is locked": `ObjectLocked`,
+        which the caller retries later. Success answers the integer 1 (the SDK also allows the
+        object back, or nothing); a 0 or false is a refusal.
+        """
+        what = f"PUT {resource}/{{id}}"
+        path = f"{resource}/{quote(object_id, safe='')}"
+        for _ in range(WRITE_RESENDS):
+            response = self._send("PUT", path, json=body, retry=False)
+            if response.status_code != 429:  # `watch_bucket` made the limiter wait for Retry-After
+                break
+        if response.status_code == 404:
+            return False
+        if response.status_code == 429:
+            self._check(response, what)  # still rate limited: raises
+        code, description = _error_code(response)
+        if code == "temporarily_unavailable" or "locked" in description.lower():
+            raise ObjectLocked(f"Shoper {what}: the object is locked ({description or code}), e.g. open in "
+                               "the shop's admin editor; tried again later")
+        if response.status_code in (401, 403) and not looks_like_firewall(response):
+            code = code or f"HTTP {response.status_code}"
+            if response.status_code == 403 or code in RIGHTS_ERRORS:
+                raise AuthError(f"the WebAPI user may not write stock ({code}): {WRITE_RIGHTS_HINT}")
+        self._check(response, what)
+        if not response.content.strip():
+            return True  # the SDK reads an empty 2xx answer as done
+        answer = self._json(response, what)
+        if answer in (0, False, "0"):
+            raise HttpError(f"Shoper {what}: the shop did not confirm the change (answered {answer!r})")
+        return True
 
     def bulk(self, calls: list[dict[str, Any]]) -> dict[str, tuple[int, Any]]:
         """`POST /webapi/rest/bulk` with up to 25 GET sub-requests -> {id: (code, body)}.

@@ -9,6 +9,9 @@ and promotions do not move a product's `edit_date`), `product-images`, and
 the kit's change window). Products not re-read are accounted for from their stock
 rows as `StockUpdate`s, so nothing is archived by mistake and stock and promotion
 prices still follow the shop.
+
+Step 2: `read_stock` (the `stock` pass) reads only `product-stocks` and the offers;
+`stock_writer` applies Gateway sales with `PUT product-stocks/{id}` (see `stock.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from gwsync.models import Item, Present
 
 from . import mapping
 from .client import API_PATH, BULK_MAX, PAGE_SIZE, Listing, ShoperClient, watch_bucket
+from .stock import ShoperStockWriter
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +177,40 @@ class ShoperConnector(Connector):
             ctx.notes.append(f"{len(yielded)} products changed since {since}; "
                              f"{len(stock_rows) - len(yielded & stock_rows.keys())} checked for stock only")
         cursor.commit()
+
+    # -- step 2 ---------------------------------------------------------------------------
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """The `stock` pass: only the stock table and the running special offers.
+
+        Shoper has no change filter for stock (a sale or a stock edit does not move the
+        product's `edit_date`, and `product-stocks` has no modification date), so the cheapest
+        complete read is the whole `product-stocks` table, 50 rows a page, 25 pages per bulk
+        call. Every row carries its stock and its price; the offers give the promotion price
+        (`SHOPER_PRICE=current`). The catalog read costs more: the lookups, the changed
+        products and their images on top of the same table.
+        """
+        stocks = Listing("stocks", "product-stocks", {"order": "stock_id ASC"}, id_field="stock_id")
+        offers = Listing("offers", "specialoffers", id_field="promo_id")
+        listings = [stocks] + ([offers] if self.price_mode == "current" else [])
+        first, _ = self.client.first_pages(listings, optional=["offers"])
+        lookup = mapping.build_lookups(self.base_url, self.language, price_mode=self.price_mode,
+                                       offers=self._offers(offers, first, ctx))
+        stock_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.client.iter_rows(stocks, first["stocks"]):
+            stock_rows[str(row.get("product_id"))].append(_compact_stock(row))
+        present: list[str] = []  # products whose rows carry no usable price: still there
+        for product_id, rows_ in stock_rows.items():
+            updates = mapping.stock_updates(product_id, rows_, lookup)
+            yield from updates
+            if not updates:
+                present.append(product_id)
+        yield Present(product_ids=tuple(present))
+        ctx.notes.append(f"stock pass: {sum(map(len, stock_rows.values()))} stock rows of {len(stock_rows)} "
+                         "products read")
+
+    def stock_writer(self) -> ShoperStockWriter:
+        return ShoperStockWriter(self.client)
 
     def _offers(self, listing: Listing, first: Mapping[str, Page], ctx: ReadContext) -> dict[str, mapping.Offer]:
         """Special offers running now (shop time), read once per run: promotions start and end

@@ -19,6 +19,11 @@ What it reproduces (../shared/platforms/shoper.md):
   `bulk_per_request=True` one per sub-request, those beyond the bucket answering 429
   inside `items` (which of the two Shoper does is unverified).
 - Public images at `/userdata/public/gfx/{unic_name}.{extension}` (jpg and png).
+- Step 2: `PUT /webapi/rest/product-stocks/{stock_id}` (alone or inside a bulk) changes only
+  the fields sent and answers the integer `1`; it refuses an unknown field, a non-numeric
+  quantity, `stock` while warehouses are on (it is then a read-only sum: `warehouses` is
+  written) and `warehouses` while they are off; an unknown row answers 404 `invalid_request`;
+  a row open in the admin editor (`lock`) answers `temporarily_unavailable` "Object is locked".
 """
 
 from __future__ import annotations
@@ -52,6 +57,14 @@ API = "/webapi/rest/"
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 10
 BULK_MAX = 25
+# what `PUT product-stocks/{id}` takes (the SDK's ProductStockUpdate); anything else is refused
+STOCK_WRITABLE = frozenset({
+    "active", "additional_codes", "availability_id", "calculation_unit_id", "calculation_unit_ratio", "code",
+    "default", "delivery_id", "ean", "gfx_id", "historical_lowest_price", "options", "package", "price",
+    "price_buying", "price_special", "price_type", "price_type_special", "price_type_wholesale",
+    "price_wholesale", "product_id", "sold", "special_historical_lowest_price", "stock", "warehouses",
+    "warn_level", "weight", "weight_type", "wholesale_historical_lowest_price"})
+WAREHOUSE_IDS = ("1", "2")  # with warehouses switched on (`enable_warehouses`)
 
 TAXES = [
     {"tax_id": "1", "class_id": "1", "name": "23%", "value": "23.00"},
@@ -129,6 +142,11 @@ class ShoperShop:
         self.images: dict[str, dict[str, Any]] = {}
         self.offers: dict[str, dict[str, Any]] = {}  # `specialoffers` rows
         self.files: dict[str, str] = {}  # unic_name -> the real file's extension (rows may lack one)
+        self.warehouses_enabled = False
+        self.stock_writes: list[tuple[str, dict[str, Any]]] = []  # (stock_id, PUT body as sent)
+        self.locked: set[str] = set()  # stock rows open in the admin editor: writes refused
+        self.lock_status = 400  # the status of the "Object is locked" answer (unverified: 400 or 503)
+        self.sell_after_read: dict[tuple[str, str | None], int] = {}  # step-2 tests: a sale right after a read
         self._next = {"product": 1, "stock": 1, "gfx": 1, "promo": 1}
         self._clock = datetime(2025, 1, 2, 9, 0, 0)
 
@@ -343,7 +361,7 @@ class ShoperShop:
 
     # -- WebAPI semantics --------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+    def handle(self, method: str, path: str, params: dict[str, Any], body: Any = None) -> tuple[int, Any]:
         """One WebAPI call (also a bulk sub-request) -> (status, JSON body)."""
         if not path.startswith(API):
             return _error(400, "invalid_request", "Unknown resource")
@@ -351,15 +369,19 @@ class ShoperShop:
         if not parts:
             return _error(400, "invalid_request", "Unknown resource")
         resource, rest = parts[0], parts[1:]
+        if method == "PUT" and resource == "product-stocks" and len(rest) == 1:
+            return self.put_stock(rest[0], body)
         if method != "GET":
             return _error(405, "invalid_request", "Method not allowed")
+        if resource == "product-stocks" and len(rest) == 1:
+            return self._read_stock_row(rest[0])
         with self.lock:
             if resource == "application-config" and not rest:
                 return 200, {"shop_name": "Sklep testowy", "shop_full_name": "Sklep testowy gateway-sync",
                              "shop_email": "sklep@example.com", "shop_language": "1", "default_language_id": "1",
                              "default_language_name": "pl_PL", "default_currency_id": "1",
                              "default_currency_name": "PLN", "locale_timezone": "Europe/Warsaw",
-                             "warehouses_enabled": False}
+                             "warehouses_enabled": self.warehouses_enabled}
             if resource == "categories-tree" and not rest:
                 return 200, self.category_tree()
             found = self.table(resource)
@@ -370,6 +392,90 @@ class ShoperShop:
                 row = next((r for r in rows if str(r[id_field]) == rest[0]), None) if len(rest) == 1 else None
                 return (200, row) if row is not None else _error(404, "invalid_request", "Object not found")
             return self._list(rows, id_field, params)
+
+    # -- step 2: stock rows read one by one and written -------------------------------------------
+
+    def _read_stock_row(self, stock_id: str) -> tuple[int, Any]:
+        with self.lock:
+            row = self.stocks.get(stock_id)
+            if row is None:
+                return _error(404, "invalid_request", "Object not found")
+            answer = json.loads(json.dumps(row))
+            key = (row["product_id"], stock_id if row["extended"] == "1" else None)
+            sold = self.sell_after_read.pop(key, 0)
+            if sold:
+                self.set_quantity(row, stock_quantity(row) - sold)
+            return 200, answer
+
+    def put_stock(self, stock_id: str, body: Any) -> tuple[int, Any]:
+        """`PUT product-stocks/{id}`: only the fields sent change; the answer is the integer 1."""
+        with self.lock:
+            row = self.stocks.get(stock_id)
+            if row is None:
+                return _error(404, "invalid_request", "Object not found")
+            if stock_id in self.locked:
+                return _error(self.lock_status, "temporarily_unavailable", "Object is locked")
+            refusal = self._stock_refusal(body)
+            if refusal:
+                return _error(400, "invalid_request", refusal)
+            self.stock_writes.append((stock_id, json.loads(json.dumps(body))))
+            for key, value in body.items():
+                if key == "stock":
+                    row["stock"] = _quantity_text(Decimal(str(value)))
+                elif key == "warehouses":
+                    row["warehouses"] = {**row["warehouses"], **{str(k): str(v) for k, v in value.items()}}
+                    row["stock"] = _quantity_text(sum((Decimal(v) for v in row["warehouses"].values()), Decimal(0)))
+                else:
+                    row[key] = value
+            if row["extended"] == "0":
+                self.sync_base(row["product_id"])
+            return 200, 1
+
+    def _stock_refusal(self, body: Any) -> str | None:
+        if not isinstance(body, dict) or not body:
+            return "Invalid request body"
+        unknown = set(body) - STOCK_WRITABLE
+        if unknown:
+            return f"Unknown field: {sorted(unknown)[0]}"
+        if "stock" in body:
+            if self.warehouses_enabled:
+                return "Field stock is read-only while warehouses are enabled"
+            if not _is_number(body["stock"]):
+                return "Field stock: invalid value"
+        if "warehouses" in body:
+            value = body["warehouses"]
+            if not self.warehouses_enabled:
+                return "Warehouses are not enabled"
+            if not isinstance(value, dict) or not value:
+                return "Field warehouses: invalid value"
+            if any(str(k) not in WAREHOUSE_IDS or not _is_number(v) for k, v in value.items()):
+                return "Field warehouses: unknown warehouse or invalid value"
+        return None
+
+    def enable_warehouses(self) -> None:
+        """Warehouses on: every row's stock moves to warehouse 1 (`stock` becomes their read-only sum)."""
+        with self.lock:
+            self.warehouses_enabled = True
+            for row in self.stocks.values():
+                row["warehouses"] = {WAREHOUSE_IDS[0]: row["stock"], **{k: "0" for k in WAREHOUSE_IDS[1:]}}
+                if row["extended"] == "0":
+                    self.sync_base(row["product_id"])
+
+    def set_quantity(self, row: dict[str, Any], quantity: Decimal | int) -> None:
+        """Set a row's stock as the shop would (with warehouses: the first one takes the difference)."""
+        amount = Decimal(quantity)
+        if self.warehouses_enabled:
+            others = sum((Decimal(v) for k, v in row["warehouses"].items() if k != WAREHOUSE_IDS[0]), Decimal(0))
+            row["warehouses"][WAREHOUSE_IDS[0]] = _quantity_text(amount - others)
+        row["stock"] = _quantity_text(amount)
+        if row["extended"] == "0":
+            self.sync_base(row["product_id"])
+
+    def item_row(self, product_id: str, variant_id: str | None) -> dict[str, Any]:
+        """A Gateway item's stock row: the variant's own, or the product's base row."""
+        if variant_id is not None:
+            return self.stocks[variant_id]
+        return next(r for r in self.rows_of(product_id) if r["extended"] == "0")
 
     def _list(self, rows: list[dict[str, Any]], id_field: str, params: dict[str, Any]) -> tuple[int, Any]:
         try:
@@ -404,6 +510,24 @@ class ShoperShop:
             return _error(404, "invalid_request", "Page not found")
         chunk = rows[(page - 1) * limit: page * limit]
         return 200, {"count": str(count), "pages": pages, "page": page, "list": json.loads(json.dumps(chunk))}
+
+
+def stock_quantity(row: dict[str, Any]) -> Decimal:
+    return Decimal(str(row.get("stock") or "0"))
+
+
+def _quantity_text(amount: Decimal) -> str:
+    """Quantities as Shoper answers them: "7", or "2.5" for a fraction."""
+    return str(int(amount)) if amount == amount.to_integral_value() else format(amount.normalize(), "f")
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    try:
+        return Decimal(str(value)).is_finite()
+    except ArithmeticError:
+        return False
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -534,8 +658,8 @@ def create_app(shop: ShoperShop) -> Flask:
                 shop.throttled += 1
                 status, body = _error(429, "temporarily_unavailable", "Too many requests")
             else:
-                status, body = shop.handle(str(call.get("method") or "GET").upper(), path,
-                                           {k: v for k, v in (call.get("params") or {}).items()})
+                status, body = _dispatch(shop, str(call.get("method") or "GET").upper(), path,
+                                         {k: v for k, v in (call.get("params") or {}).items()}, call.get("body"))
             errors = errors or status >= 400
             items.append({"id": call.get("id"), "code": status, "body": body})
         return answer(200, {"errors": errors, "items": items}, gated)
@@ -548,7 +672,7 @@ def create_app(shop: ShoperShop) -> Flask:
         if not bearer_ok():
             return answer(401, {"error": "unauthorized_client", "error_description": "Invalid access token"}, gated)
         params = {k: v for k, v in request.args.items()}
-        status, body = shop.handle(request.method, request.path, params)
+        status, body = _dispatch(shop, request.method, request.path, params, request.get_json(silent=True))
         return answer(status, body, gated)
 
     @app.get("/userdata/public/gfx/<name>")
@@ -564,6 +688,13 @@ def create_app(shop: ShoperShop) -> Flask:
         return Response(_jpeg(stem.encode()), mimetype="image/jpeg")
 
     return app
+
+
+def _dispatch(shop: ShoperShop, method: str, path: str, params: dict[str, Any], body: Any) -> tuple[int, Any]:
+    """A read passes no body (tests wrap `handle` with the three-argument form)."""
+    if method == "PUT":
+        return shop.handle(method, path, params, body)
+    return shop.handle(method, path, params)
 
 
 def _route(path: str) -> str:
@@ -677,6 +808,20 @@ class ShoperFake:
 
     def api_calls(self) -> int:
         return sum(n for key, n in self.shop.requests.items() if "/webapi/rest/" in key)
+
+    # -- StockFake (step 2) ---------------------------------------------------------------------
+
+    def shop_stock(self, product_id: str, variant_id: str | None) -> int:
+        with self.shop.lock:
+            return int(stock_quantity(self.shop.item_row(product_id, variant_id)))
+
+    def set_shop_stock(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.shop.lock:
+            self.shop.set_quantity(self.shop.item_row(product_id, variant_id), quantity)
+
+    def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.shop.lock:
+            self.shop.sell_after_read[(product_id, variant_id)] = quantity
 
 
 def start_fake(port: int = 0, **kwargs: Any) -> ShoperFake:

@@ -79,6 +79,8 @@ def _digest(value: Any) -> str:
 class SubiektGTConnector(Connector):
     platform = "subiektgt"
     title = "Subiekt GT"
+    no_stock_write = ("Subiekt GT changes stock only through its own documents; writing tw_Stan directly "
+                      "corrupts it. 'gateway-subiektgt stock' still brings its stock to the Gateway")
     # The window is Subiekt's own tw_ZmianaTw time, kept as the database returned it and bound
     # back unchanged (meta["clock"]); the kit's cursor decides full reads (daily, --full, settings).
     facts = Facts(paging="keyset", page_size=PRODUCT_PAGE, row_key="tw_Id", cursor_field="twz_CzasModyf",

@@ -44,6 +44,9 @@ class StockWriter(Protocol):
     relative: bool  # True when `add` is one atomic platform operation
 
     def read(self, target: StockTarget) -> int: ...
+
+    # Sent once, never resent by the HTTP layer after a 5xx or a timeout: a landed write resent
+    # later could overwrite a sale made in between. `apply_event` retries by re-reading instead.
     def write(self, target: StockTarget, quantity: int) -> None: ...
     def add(self, target: StockTarget, delta: int) -> None: ...
 

@@ -44,7 +44,8 @@ def stock_service(connector_cls: type[Connector], config: Resolved, *, workers: 
     writer = connector.stock_writer()
     if writer is None:
         connector.close()
-        raise ConfigError(f"{connector_cls.title} has no safe way to write stock: serve is not available "
+        why = f" ({connector_cls.no_stock_write})" if connector_cls.no_stock_write else ""
+        raise ConfigError(f"{connector_cls.title} has no safe way to write stock{why}: serve is not available "
                           "for it (see its README)")
     scope = Scope(connector.platform, clean_shop_identity(connector.shop), config["gateway_url"], guid)
     location = StateLocation.parse(config.values.get("state_url"), state_dir)
