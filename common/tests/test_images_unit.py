@@ -61,3 +61,95 @@ def test_image_bytes_have_the_same_size_limit_as_downloads():
     assert within_limit(b"12345", limit=5) == b"12345"
     with pytest.raises(BrokenImage, match="larger"):
         within_limit(b"123456", limit=5)
+
+
+class UploadsAtOnce:
+    """A fake upload that waits (up to `patience` s) until `wanted` uploads are in progress
+    together, and records the most it saw: a pool of threads meets unless something holds it back."""
+
+    def __init__(self, wanted: int, patience: float = 0.5) -> None:
+        import threading
+
+        self.wanted, self.patience = wanted, patience
+        self.now = self.most = 0
+        self.sizes: list[int] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, data, name, content_type):
+        with self._cond:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.sizes.append(len(data))
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self.now >= self.wanted, timeout=self.patience)
+            self.now -= 1
+        return f"https://cdn.example/{name}"
+
+
+def host_all_at_once(tmp_path, images, upload):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gwsync.http import CallStats
+    from gwsync.images import ImageService
+    from gwsync.models import Image
+    from gwsync.state import SqliteState
+
+    state = SqliteState(tmp_path / "state.sqlite")
+    service = ImageService(state, upload, lambda url: url, lambda url: b"", CallStats())
+    try:
+        with ThreadPoolExecutor(len(images)) as pool:
+            urls = list(pool.map(lambda path: service.hosted(Image(url=path.as_uri())), images))
+        return service, urls
+    finally:
+        service.close()
+        state.close()
+
+
+def image_files(tmp_path, count: int, padding: int) -> list:
+    """Distinct PNG files of about `padding` bytes (sniffed by their first bytes, padded after)."""
+    paths = []
+    for n in range(count):
+        path = tmp_path / f"{n}.png"
+        path.write_bytes(tiny_png((n, 0, 0)) + bytes([n]) * padding)
+        paths.append(path)
+    return paths
+
+
+def test_big_images_are_held_two_at_a_time_whatever_the_pool(tmp_path):
+    """Six threads host six distinct 3 MB images: at most BIG_AT_ONCE are fetched and uploaded at once."""
+    from gwsync.images import BIG_AT_ONCE
+
+    upload = UploadsAtOnce(wanted=BIG_AT_ONCE + 1, patience=0.3)
+    service, urls = host_all_at_once(tmp_path, image_files(tmp_path, 6, 3 * 1024 * 1024), upload)
+    assert len(set(urls)) == 6 and all(size > 3 * 1024 * 1024 for size in upload.sizes)
+    assert upload.most == BIG_AT_ONCE == 2
+    assert service.big.most_held == 2 and service.big.held == 0  # every place given back
+
+
+def test_small_images_are_not_held_back(tmp_path):
+    upload = UploadsAtOnce(wanted=6)
+    service, urls = host_all_at_once(tmp_path, image_files(tmp_path, 6, 1000), upload)
+    assert len(set(urls)) == 6
+    assert upload.most == 6
+    assert service.big.most_held == 0
+
+
+def test_a_broken_big_image_gives_its_place_back(tmp_path):
+    """A big file that is no image fails after taking a place: the place is free again."""
+    from gwsync.http import CallStats
+    from gwsync.images import BIG_AT_ONCE, ImageService
+    from gwsync.models import Image
+    from gwsync.state import SqliteState
+
+    path = tmp_path / "big.png"
+    path.write_bytes(b"MZ" + b"\x00" * (2 * 1024 * 1024))
+    state = SqliteState(tmp_path / "state.sqlite")
+    service = ImageService(state, UploadsAtOnce(wanted=1), lambda url: url, lambda url: b"", CallStats())
+    try:
+        for n in range(BIG_AT_ONCE + 1):  # would wait for ever if the places leaked
+            with pytest.raises(BrokenImage, match="not an image"):
+                service.hosted(Image(url=path.as_uri(), key=f"big:{n}"))
+    finally:
+        service.close()
+        state.close()
+    assert service.big.held == 0 and service.big.most_held == 1

@@ -177,6 +177,14 @@ def test_put_replaces_the_product_and_keeps_left_out_shop_fields(client, shop):
     assert again == updated
 
 
+def test_put_answers_the_products_own_tags_expanded(client, shop):
+    stored = create(client, shop, [sample_item(stock_level=5)])["products"][0]
+    cats = [category_guid("Mężczyzna > Odzież > Koszule"), category_guid("Ogólne")]
+    new = sample_product(tag_guids=cats)
+    updated = client.put(product_url(shop, stored["guid"]), json={"product": new}, headers=shop.headers).get_json()
+    assert updated["tag_guids"] == cats and [t["name"] for t in updated["tags"]] == ["Koszule", "Ogólne"]
+
+
 def test_put_changes_shop_fields_and_accepts_a_bare_product(client, shop):
     guid = create(client, shop, [sample_item(stock_level=5)])["products"][0]["guid"]
     item = {"product": sample_product(), "stock_level": 0, "for_sale": False}

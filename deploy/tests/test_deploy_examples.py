@@ -106,3 +106,31 @@ def test_systemd_timer_fires_the_service_and_catches_up_after_downtime():
     assert timer["Timer"]["OnCalendar"]
     assert timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_the_stock_pass_runs_every_few_minutes_beside_the_import_and_a_held_lock_is_no_failure():
+    (job,) = documents(DEPLOY / "kubernetes" / "cronjob-prestashop-stock.yaml")
+    (nightly,) = documents(DEPLOY / "kubernetes" / "cronjob-prestashop.yaml")
+    assert job["spec"]["schedule"] == "*/5 * * * *" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    assert int(nightly["spec"]["schedule"].split()[0]) % 5 != 0, "the import starts at a minute the pass never does"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    script = container["command"][-1]
+    assert " stock " in script and "[ $code -eq 4 ] && exit 0; exit $code" in script
+    env = {e["name"]: e for e in container["env"]}
+    for name in SECRET_SETTINGS:
+        assert "value" not in env[name], f"{name} must come from a Secret"
+    assert pod["securityContext"]["runAsUser"] == 10001
+
+    service = unit(DEPLOY / "systemd" / "gateway-sync-stock@.service")["Service"]
+    assert service["Type"] == "oneshot" and service["SuccessExitStatus"] == "4"
+    assert " stock " in service["ExecStart"] and service["User"] == "gwsync"
+    timer = unit(DEPLOY / "systemd" / "gateway-sync-stock@.timer")
+    assert timer["Timer"]["OnCalendar"] == "*:0/5" and timer["Install"]["WantedBy"] == "timers.target"
+
+    services = yaml.safe_load((DEPLOY / "compose" / "docker-compose.yml").read_text())["services"]
+    loop = services["prestashop"]
+    assert loop["profiles"] == ["step2"]
+    script = " ".join(loop["entrypoint"])
+    assert "gateway-prestashop import" in script and "gateway-prestashop stock" in script
+    assert "while :" in script and "sleep 300" in script

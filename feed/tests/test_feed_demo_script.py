@@ -1,4 +1,5 @@
-"""`make demo` (scripts/demo.py): reuses only a sandbox holding the demo shop, never links a failed import."""
+"""`make demo` (scripts/demo.py): reuses only a sandbox holding the demo shop, never links a failed import;
+its step-2 part lowers the demo PrestaShop shop's stock after a sale on the Gateway."""
 
 from __future__ import annotations
 
@@ -47,9 +48,15 @@ def test_demo_starts_its_own_sandbox_when_the_port_holds_another_and_reuses_it(t
         assert page.status_code == 200 and "Kubek ceramiczny Poranek 350 ml" in page.text
         assert "Demo shop (sample feed)" in requests.get(link["root"], timeout=10).text
 
+        step2 = re.search(r"a sale of 1 on the Gateway .*: shop stock (?P<before>\d+) -> (?P<after>\d+)", first.stdout)
+        assert step2 and int(step2["after"]) == int(step2["before"]) - 1
+        agree = re.search(r"stock pass: .*the item sold: Gateway stock (\d+), shop stock (\d+)", first.stdout)
+        assert agree and agree[1] == agree[2] == step2["after"]
+
         again = demo(tmp_path, port)
         assert again.returncode == 0 and shop_page in again.stdout
         assert "created 0, updated 0" in again.stdout
+        assert "import: created 0" in again.stdout  # the demo PrestaShop shop is the same shop again
     finally:
         stopped = demo(tmp_path, port, "--stop")
     assert "demo sandbox stopped" in stopped.stdout

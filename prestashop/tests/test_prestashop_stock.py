@@ -3,6 +3,8 @@
 import time
 
 import pytest
+from gwsync.stock.serve import stock_service
+from gwsync.testing import Harness
 from gwsync.testing.stock_suite import StockSuite
 from gwsync_prestashop.connector import PrestaShopConnector
 from gwsync_prestashop.fake import PrestaShopFake
@@ -44,3 +46,17 @@ class TestPrestaShopStock(StockSuite):
         monkeypatch.setattr(service, "clock", lambda: time.time() + 3600)  # the retry is due
         self.drain(service)
         assert fake.shop_stock(*identity) == before - 1 and len(fake.shop.stock_writes) == 1
+
+    def test_multistore_sales_land_in_the_configured_shops_row(self, fake, tmp_path):
+        fake.seed(3, variant_share=0)
+        shop1 = next(iter(fake.shop.stock.values()))
+        sid = fake.shop._id("stock")
+        fake.shop.stock[sid] = {**shop1, "id": sid, "id_shop": "2", "quantity": "40"}  # listed after shop 1's
+        with Harness(PrestaShopConnector, {**fake.config(), "shop_id": "2"}, tmp_path) as gw:
+            assert gw.run().exit_code == 0
+            guid = next(p["guid"] for p in gw.products() if p["data"]["source"]["product_id"] == shop1["id_product"])
+            with stock_service(PrestaShopConnector, gw.config()) as service:
+                self.post(service, gw, self.event(guid, -1))
+                self.drain(service)
+        assert fake.shop.stock[sid]["quantity"] == "39"
+        assert [w["id"] for w in fake.shop.stock_writes] == [str(sid)]  # shop 1's row untouched

@@ -154,7 +154,9 @@ def write_report(path: Path | None, document: dict[str, Any], output: Output) ->
     if path is None:
         return
     try:
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with path.open("w", encoding="utf-8") as out:  # streamed: a 10,000-item plan is never one string
+            json.dump(document, out, indent=2, ensure_ascii=False)
+            out.write("\n")
     except OSError as exc:
         output.error(f"--report: cannot write {path}: {exc.strerror}")
         sys.exit(EXIT_CONFIG)

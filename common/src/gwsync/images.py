@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,11 @@ from .state import StateStore
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
+# An image larger than this is held (fetched, hashed, uploaded) by at most BIG_AT_ONCE threads at a
+# time: the prefetch pool and the workers are 20 threads, and a 10 MB image costs ~2x its size while
+# it is uploaded. Below it, images are many and small, and go as fast as the pool allows.
+BIG_IMAGE = 1024 * 1024
+BIG_AT_ONCE = 2
 _MAGIC = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
     (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
@@ -78,15 +84,25 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def read_limited(response: requests.Response, limit: int = MAX_BYTES) -> bytes:
+def _no_wait() -> None:
+    pass
+
+
+def read_limited(response: requests.Response, limit: int = MAX_BYTES,
+                 when_big: Callable[[], None] = _no_wait) -> bytes:
+    """The body, at most `limit` bytes; `when_big()` is called (it may wait) once it passes BIG_IMAGE."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+    if declared and declared.isdigit() and int(declared) > BIG_IMAGE:
+        when_big()
     chunks, size = [], 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)
         if size > limit:
             raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+        if size > BIG_IMAGE:
+            when_big()
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -97,14 +113,51 @@ def within_limit(data: bytes, limit: int = MAX_BYTES) -> bytes:
     return data
 
 
-def read_local(url: str, limit: int = MAX_BYTES) -> bytes:
+def read_local(url: str, limit: int = MAX_BYTES, when_big: Callable[[], None] = _no_wait) -> bytes:
     path = Path(url2pathname(unquote(urlsplit(url).path)))
     try:
-        if path.stat().st_size > limit:
+        size = path.stat().st_size
+        if size > limit:
             raise BrokenImage(f"larger than {limit // (1024 * 1024)} MB")
+        if size > BIG_IMAGE:
+            when_big()
         return path.read_bytes()
     except OSError as exc:
         raise BrokenImage(f"cannot read the file: {exc.strerror}") from None
+
+
+class BigImages:
+    """At most `places` big images held at once, whichever threads fetch them."""
+
+    def __init__(self, places: int = BIG_AT_ONCE) -> None:
+        self._places = threading.BoundedSemaphore(places)
+        self._lock = threading.Lock()
+        self.held = 0
+        self.most_held = 0  # the most held at once this run
+
+    @contextmanager
+    def claim(self) -> Iterator[Callable[[], None]]:
+        """Hosting one image: call the yielded function once it turns out big (it waits for a
+        place, before more of the image is read); the place is given back when hosting ends."""
+        taken = False
+
+        def take() -> None:
+            nonlocal taken
+            if taken:
+                return
+            self._places.acquire()
+            taken = True
+            with self._lock:
+                self.held += 1
+                self.most_held = max(self.most_held, self.held)
+
+        try:
+            yield take
+        finally:
+            if taken:
+                with self._lock:
+                    self.held -= 1
+                self._places.release()
 
 
 class ImageService:
@@ -126,6 +179,7 @@ class ImageService:
         # the current and the previous page's images (`preload`): one query a page
         self._pages: tuple[_Page, _Page] = (_Page(), _Page())
         self._guard = threading.Lock()
+        self.big = BigImages()
 
     def preload(self, images: Iterable[Image]) -> None:
         """Look up a page's images in one query; lookups of other images still ask the state."""
@@ -202,7 +256,12 @@ class ImageService:
             self._remember(image.cache_key, url)
             self.count("copied")
             return url
-        data = self._fetch(image)
+        with self.big.claim() as when_big:
+            data = self._fetch(image, when_big)
+            return self._upload_once(image, data)
+
+    def _upload_once(self, image: Image, data: bytes) -> str:
+        """Upload fetched bytes, unless the same bytes were uploaded before (then reuse them)."""
         kind = sniff(data[:16])
         if kind is None:
             raise BrokenImage("not an image (unknown content)")
@@ -237,10 +296,10 @@ class ImageService:
         except SyncError as exc:
             raise ImageHostFailed(f"image upload failed: {exc}") from None
 
-    def _fetch(self, image: Image) -> bytes:
+    def _fetch(self, image: Image, when_big: Callable[[], None]) -> bytes:
         self.count("fetched")
         if image.url.startswith("file:"):
-            return read_local(image.url)
+            return read_local(image.url, when_big=when_big)
         try:
             if image.access is ImageAccess.AUTH:
                 response = self._fetch_auth(image.url)
@@ -249,14 +308,17 @@ class ImageService:
         except SyncError as exc:
             raise BrokenImage(str(exc)) from None
         if isinstance(response, bytes | bytearray):  # the image itself: a BLOB from a database has no URL
-            return within_limit(bytes(response))
+            data = within_limit(bytes(response))
+            if len(data) > BIG_IMAGE:
+                when_big()  # its copies (hashing, the upload's body) wait for a place
+            return data
         with response:
             if response.status_code != 200:
                 raise BrokenImage(f"HTTP {response.status_code}")
             content_type = response.headers.get("Content-Type", "")
             if content_type and not content_type.lower().startswith(("image/", "application/octet-stream")):
                 raise BrokenImage(f"not an image ({content_type.split(';')[0]})")
-            return read_limited(response)
+            return read_limited(response, when_big=when_big)
 
     def _key_lock(self, key: str) -> threading.Lock:
         with self._guard:

@@ -5,6 +5,7 @@ when known), items per second, the Gateway's request rate (sent now, and the ada
 limit in force) and the 429s so far. Log lines are printed above the live line, never
 glued onto it: while it runs, the logging handlers write through rich's console.
 Off a terminal there is no live line, only a progress log line every `every` seconds.
+rich (about 3 MB of RSS) is imported only for the live line (`gwsync.progress_live`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import logging
 import sys
 import threading
 import time
-from typing import IO, Any
-
-from rich.console import Console
-from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any
 
 from .report import Report
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger("gwsync.progress")
 
@@ -120,37 +120,6 @@ class RunProgress:
     # -- the live line ----------------------------------------------------------------------
 
     def _start(self) -> None:
-        console = Console(file=self.stream, stderr=self.stream is sys.stderr)
-        self._display = Progress(SpinnerColumn(), _LineColumn(self), console=console, transient=False,
-                                 refresh_per_second=4, redirect_stdout=False, redirect_stderr=False)
-        self._task = self._display.add_task("import", total=self.total)
-        self._display.start()
-        # log handlers write through the console: above the live line, never onto it
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is self.stream:
-                self._swapped.append((handler, handler.stream))
-                handler.setStream(_ConsoleWriter(console))
+        from .progress_live import live_display  # rich only when there is a terminal to draw on
 
-
-class _LineColumn(ProgressColumn):
-    def __init__(self, progress: RunProgress) -> None:
-        super().__init__()
-        self.progress = progress
-
-    def render(self, task: Task) -> Text:
-        return Text(self.progress.line(), no_wrap=True, overflow="ellipsis")
-
-
-class _ConsoleWriter:
-    """A file-like object for logging that prints through a rich console (above a live display)."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def write(self, text: str) -> int:
-        if text.strip():
-            self.console.print(text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
+        self._display, self._task, self._swapped = live_display(self, self.stream, self.total)

@@ -22,6 +22,7 @@ from .errors import ConfigError
 from .gateway.client import GatewayClient
 from .gateway.payload import rekeyed
 from .http import CallStats
+from .memory import return_large_buffers
 from .ratecontrol import DEFAULT_CONCURRENCY
 from .report import Report
 from .state_pg import Scope
@@ -91,6 +92,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
                on_engine: Callable[[Engine], None] | None = None,
                options: Options | None = None) -> Report:
     """One import. `options` (tests, or a CLI that sets more) wins over the keyword arguments."""
+    return_large_buffers()  # batch buffers freed on worker threads must not stay as RSS (gwsync.memory)
     stats = CallStats()
     started = time.time()
     state_dir = config["state_dir"] or default_state_dir()

@@ -96,6 +96,10 @@ def resource_hint(resources: Sequence[str]) -> str:
     return ", ".join(f"{r} ({RESOURCE_LABELS[r]})" if r in RESOURCE_LABELS else r for r in resources)
 
 
+class Missing(HttpError):
+    """A 404 naming an entity that does not exist (a product deleted in the shop), not a missing route."""
+
+
 class Refused(AuthError):
     """A 401 naming the ACL resources the integration lacks."""
 
@@ -190,15 +194,29 @@ class MagentoClient:
 
     def call(self, path: str, params: Mapping[str, str] | None = None, *, what: str | None = None,
              allow_404: bool = False) -> Any:
-        """GET one resource; JSON body, or None for a 404 when `allow_404` (an absent module)."""
+        """GET one resource; JSON body, or None for a 404 when `allow_404` (an absent module).
+        Raises `Missing` for a 404 about an entity that does not exist."""
         response = self._get(path, params)
         if response.status_code == 404 and allow_404 and self._no_route(response):
             return None
+        return self._answer(response, what or path)
+
+    def send(self, method: str, path: str, body: Mapping[str, Any], *, what: str) -> Any:
+        """One write (POST/PUT with a JSON body), sent once: an absolute stock write that failed
+        is looked at again by the caller (the shop may have moved meanwhile), never resent blindly."""
+        response = self.http.request(method, path, json=body, retry=False)
+        return self._answer(response, what)
+
+    def _answer(self, response: requests.Response, what: str) -> Any:
         if response.status_code >= 400:
-            raise classify(response, what or path, oauth=self.oauth)
+            error = classify(response, what, oauth=self.oauth)
+            if response.status_code == 404 and not isinstance(error, (AuthError, ConfigError)):
+                raise Missing(f"Magento {what}: {message_of(_json_body(response)) or 'not found'}", status=404,
+                              body=excerpt(response))
+            raise error
         body = _json_body(response)
         if body is None and response.content.strip():
-            raise HttpError(f"Magento {what or path}: the shop answered with something other than JSON "
+            raise HttpError(f"Magento {what}: the shop answered with something other than JSON "
                             f"({response.headers.get('Content-Type', '?')}): {excerpt(response, 160)}",
                             status=response.status_code, body=excerpt(response))
         return body

@@ -10,6 +10,10 @@ One run:
    the full records of the groups that changed (all of them on a full read), by
    `entity_id in (...)`, and the stock of every SKU of the batch (MSI source items
    by SKU, or the legacy stock items when MSI is absent).
+
+The `stock` pass (`read_stock`) is the same read without the lookups (until a product
+changed) and with all source items read in one bulk scan; `serve` writes through
+`stock.MagentoStockWriter`.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from .mapping import (
     tax_rates_by_class,
     text_of,
 )
+from .stock import MagentoStockWriter
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +176,17 @@ class MagentoConnector(Connector):
         self.country = str(self.config.get("country") or "PL").strip().upper()
         sources = [s.strip() for s in str(self.config.get("sources") or "").split(",") if s.strip()]
         self.sources = frozenset(sources) if sources else None
+        self.source_order = tuple(dict.fromkeys(sources)) or None  # a sale empties the sources in this order
         ean = str(self.config.get("ean_attribute") or "").strip()
         self.ean_attribute = None if ean.lower() in ("", "none", "no") else ean
         oauth = self._oauth_values()
         auth, headers = MagentoClient.auth_for(str(self.config.get("access_token") or "").strip(), oauth)
         # Every REST call boots the whole application: a few calls at a time is what shops bear
-        http = self.http(self.base, auth=auth, headers={"Accept": "application/json", **headers},
-                         limiter=RateLimiter(8, 4))
+        self._limiter = RateLimiter(8, 4)
+        self._auth, self._headers = auth, {"Accept": "application/json", **headers}
+        http = self.http(self.base, auth=auth, headers=self._headers, limiter=self._limiter)
         self.client = MagentoClient(http, oauth=oauth is not None)
+        self._writes: MagentoClient | None = None
         self._msi: bool | None = None
 
     def _oauth_values(self) -> tuple[str, str, str] | None:
@@ -203,6 +211,17 @@ class MagentoConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
+        if self._writes is not None:
+            self._writes.close()
+
+    def stock_writer(self) -> MagentoStockWriter:
+        """Writes go through `/rest/all/V1/` (admin scope): with a store code Magento would keep
+        store-view copies of what it writes (magento2#9186). Same credentials, same rate limit."""
+        if self._writes is None:
+            root = self.base[: self.base.rfind("/rest/")]
+            http = self.http(rest_base(root, "all"), auth=self._auth, headers=self._headers, limiter=self._limiter)
+            self._writes = MagentoClient(http, oauth=self.client.oauth)
+        return MagentoStockWriter(self.client, self._writes, has_msi=self._has_msi, sources=self.source_order)
 
     # -- check -------------------------------------------------------------------------
 
@@ -302,10 +321,10 @@ class MagentoConnector(Connector):
                 log.info("Magento: no MSI (inventory/source-items answers 404); reading legacy stock items")
         return self._msi
 
-    def _stock(self, skus: Sequence[str], legacy: Mapping[str, int] | None) -> dict[str, int]:
-        """SKU -> quantity for these SKUs: MSI source items filtered by SKU, or the legacy rows."""
-        if legacy is not None:
-            return {sku: legacy.get(sku, 0) for sku in skus}
+    def _stock(self, skus: Sequence[str], known: Mapping[str, int] | None) -> dict[str, int]:
+        """SKU -> quantity for these SKUs: from the stock read in bulk, else MSI source items by SKU."""
+        if known is not None:
+            return {sku: known.get(sku, 0) for sku in skus}
         out: dict[str, int] = {}
         sources = sorted(self.sources) if self.sources else None
         for start in range(0, len(skus), SKU_CHUNK):
@@ -316,6 +335,18 @@ class MagentoConnector(Connector):
             rows = self.client.list_all("inventory/source-items", what="MSI source items", sort=None,
                                         key=lambda r: (r.get("sku"), r.get("source_code")), filters=filters)
             out.update(msi_stock(rows, self.sources))
+        return out
+
+    def _all_msi_stock(self) -> dict[str, int]:
+        """Every counted source item, by SKU then source (a stable order across pages), summed by SKU."""
+        out: dict[str, int] = {}
+        filters = [in_filter("source_code", sorted(self.sources))] if self.sources else []
+        for page in self.client.pages("inventory/source-items", what="MSI source items", sort="sku",
+                                      filters=filters, key=lambda r: (r.get("sku"), r.get("source_code")),
+                                      extra={"searchCriteria[sortOrders][1][field]": "source_code",
+                                             "searchCriteria[sortOrders][1][direction]": "ASC"}):
+            for sku, quantity in msi_stock(page, self.sources).items():
+                out[sku] = out.get(sku, 0) + quantity
         return out
 
     def _legacy_stock(self, listing: Sequence[Listed]) -> dict[str, int]:
@@ -338,27 +369,52 @@ class MagentoConnector(Connector):
         return out
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
+        yield from self._read(ctx, stock_pass=False)
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """The `stock` pass: the import's read, minus what only the catalog needs.
+
+        Magento has no stock change filter (stock writes leave `updated_at`), so every run
+        reads all stock, in bulk: the narrow listing (which SKU is which item, and
+        `updated_at` for the products whose price or options changed) and one scan of all
+        MSI source items (or the legacy stock list), 300 rows a call, instead of the
+        import's source-item calls by 100 SKUs. Lookups (store, taxes, categories) are read
+        only when a product changed; a change of tax rates or categories reaches the
+        Gateway with the nightly import, which reads everything again when they change.
+        """
+        yield from self._read(ctx, stock_pass=True)
+
+    def _read(self, ctx: ReadContext, *, stock_pass: bool) -> Iterator[Item]:
         cursor = self.facts.cursor(ctx, what="Magento")
-        lookups = self._lookups()
-        digest = self._lookups_digest(lookups)
-        if cursor.meta.get("lookups") != digest:
-            cursor.force_full("store settings, tax rates or categories changed")
+        lookups: Lookups | None = None
+        digest = None
+        if not stock_pass:
+            lookups = self._lookups()
+            digest = self._lookups_digest(lookups)
+            if cursor.meta.get("lookups") != digest:
+                cursor.force_full("store settings, tax rates or categories changed")
         listing = self._listing()
         groups, others = group_listing(listing)
-        legacy = None if self._has_msi() else self._legacy_stock(listing)
+        if not self._has_msi():
+            known_stock: Mapping[str, int] | None = self._legacy_stock(listing)
+        else:
+            known_stock = self._all_msi_stock() if stock_pass else None  # else: by SKU, per batch
         old_members: Mapping[str, str] = cursor.meta.get("groups") or {}
         members: dict[str, str] = {}
         for product in listing:
             cursor.saw(product.id, product.updated_at)
-        for product in others:
-            yield skipped_type({"id": product.id, "type_id": product.type_id})
+        if not stock_pass:  # they carry no stock: the import reports them once a run, that is enough
+            for product in others:
+                yield skipped_type({"id": product.id, "type_id": product.type_id})
         for batch in batches(groups):
             changed = [g for g in batch if self._changed(g, cursor, ctx, old_members)]
-            yield from self._batch(batch, changed, lookups, legacy)
+            if changed and lookups is None:
+                lookups = self._lookups()
+            yield from self._batch(batch, changed, lookups, known_stock)
             for group in batch:
                 if group.children:
                     members[group.head.id] = group.digest()
-        cursor.meta = {"lookups": digest, "groups": members}
+        cursor.meta = {"groups": members} if digest is None else {"lookups": digest, "groups": members}
         cursor.commit()
 
     @staticmethod
@@ -369,10 +425,10 @@ class MagentoConnector(Connector):
             return True
         return any(cursor.in_window(m.updated_at) and cursor.fresh(m.id, m.updated_at) for m in group.members)
 
-    def _batch(self, batch: Sequence[Group], changed: Sequence[Group], lookups: Lookups,
-               legacy: Mapping[str, int] | None) -> Iterator[Item]:
+    def _batch(self, batch: Sequence[Group], changed: Sequence[Group], lookups: Lookups | None,
+               known_stock: Mapping[str, int] | None) -> Iterator[Item]:
         skus = [m.sku for g in batch for m in g.members if m.type_id == "simple" and m.sku]
-        stock = self._stock(skus, legacy)
+        stock = self._stock(skus, known_stock)
         records: dict[str, dict] = {}
         ids = [m.id for g in changed for m in g.members]
         if ids:
@@ -383,6 +439,7 @@ class MagentoConnector(Connector):
         changed_ids = {g.head.id for g in changed}
         for group in batch:
             if group.head.id in changed_ids:
+                assert lookups is not None  # read before any changed batch
                 yield from self._map_group(group, records, stock, lookups)
             else:
                 yield from self._unchanged(group, stock)

@@ -13,6 +13,12 @@ filter (nested), bearer tokens (refused unless the shop allows them, as 2.4.4+ d
 by default), OAuth 1.0a HMAC-SHA256 signatures with one-time nonces, ACL 401s
 naming the missing resource, MSI source items (or a 404 route without MSI) and
 the legacy `stockItems/lowStock` list. Product images are served as PNG bytes.
+
+Stock writes (step 2) as Magento takes them, through any store code (`all` included):
+`POST inventory/source-items {"sourceItems": [...]}` answered `[]`, saving source items
+even for a SKU no product has (magento2#30274); `GET stockItems/{sku}` and
+`PUT products/{sku}/stockItems/{itemId} {"stockItem": {...}}`, merged into the stored
+item. Bodies are validated field by field; every write is kept in `stock_writes`.
 """
 
 from __future__ import annotations
@@ -133,6 +139,44 @@ def _matches(value: Any, condition: str, wanted: str) -> bool:
     return text == wanted
 
 
+def legacy_item(pid: int, qty: float, in_stock: bool) -> dict[str, Any]:
+    """A legacy stock item in the shape `GET stockItems/{sku}` answers (shared/fixtures/magento/stock.json)."""
+    return {"item_id": pid, "product_id": pid, "stock_id": 1, "qty": qty, "is_in_stock": in_stock,
+            "is_qty_decimal": False, "show_default_notification_message": False, "use_config_min_qty": True,
+            "min_qty": 0, "use_config_min_sale_qty": 1, "min_sale_qty": 1, "use_config_max_sale_qty": True,
+            "max_sale_qty": 10000, "use_config_backorders": True, "backorders": 0,
+            "use_config_notify_stock_qty": True, "notify_stock_qty": 1, "use_config_qty_increments": True,
+            "qty_increments": 0, "use_config_enable_qty_inc": True, "enable_qty_increments": False,
+            "use_config_manage_stock": True, "manage_stock": True, "low_stock_date": None,
+            "is_decimal_divided": False, "stock_status_changed_auto": 0}
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or (
+        isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit())
+
+
+def _invalid(field: str, message: str = '"%field" should be numeric.') -> dict[str, Any]:
+    return {"message": message, "parameters": {"field": field}}
+
+
+def _source_item_errors(item: Any) -> list[dict[str, Any]]:
+    """What Magento's source item validators (and its web API's type check) refuse."""
+    if not isinstance(item, dict):
+        return [_invalid("sourceItems", '"%field" must be a list of source items.')]
+    unknown = sorted(set(item) - {"sku", "source_code", "quantity", "status", "extension_attributes"})
+    errors = [_invalid(name, 'Property "%field" does not exist in a source item.') for name in unknown]
+    for name in ("sku", "source_code"):
+        if not isinstance(item.get(name), str) or not item[name].strip():
+            errors.append(_invalid(name, '"%field" can not be empty.'))
+    if not _numeric(item.get("quantity")):
+        errors.append(_invalid("quantity"))
+    # Left out, status would be saved as 0 (out of stock): this fake insists on it
+    if item.get("status") not in (0, 1) or isinstance(item.get("status"), bool):
+        errors.append(_invalid("status", '"%field" should be 0 (out of stock) or 1 (in stock).'))
+    return errors
+
+
 class MagentoShop:
     """The shop's data and the WSGI app that serves it."""
 
@@ -141,7 +185,10 @@ class MagentoShop:
         self.url = "http://127.0.0.1"
         self.products: dict[int, dict[str, Any]] = {}
         self.source_items: dict[tuple[str, str], dict[str, Any]] = {}
-        self.legacy: dict[int, float] = {}
+        self.legacy: dict[int, dict[str, Any]] = {}  # entity id -> legacy stock item (shape of stock.json)
+        self.stock_writes: list[tuple[str, str, str, Any]] = []  # (store code, method, route, body) of writes
+        self.array_limit: int | None = None  # 20 with the 2.4.3+ web API input limits on
+        self._sell_after_read: dict[str, int] = {}  # SKU -> units a shop sale takes right after its next read
         self.msi = True
         self.allow_bearer = False  # 2.4.4+ default: integration tokens are no bearer tokens
         self.granted = set(ACL.values())
@@ -235,7 +282,8 @@ class MagentoShop:
             self.source_items[(sku, source)] = {"sku": sku, "source_code": source, "quantity": quantity,
                                                 "status": 1 if in_stock and quantity > 0 else 0}
         pid = next(p["id"] for p in self.products.values() if p["sku"] == sku)
-        self.legacy[pid] = sum(quantities.values())
+        qty = sum(quantities.values())
+        self.legacy[pid] = legacy_item(pid, qty, in_stock and qty > 0)
 
     def add_simple(self, name: str, price: float, stock: int = 5, **kwargs: Any) -> int:
         pid = self.add("simple", name=name, price=price, **kwargs)
@@ -273,6 +321,36 @@ class MagentoShop:
             if links and pid in links:
                 links.remove(pid)
 
+    def stock_of(self, sku: str) -> int:
+        """The SKU's stock as the connector counts it (in-stock MSI rows, or the legacy item)."""
+        if self.msi:
+            return int(sum(r["quantity"] if r["status"] == 1 else min(r["quantity"], 0)
+                           for (s, _), r in self.source_items.items() if s == sku))
+        item = self.legacy[self.pid_of(sku)]
+        return int(item["qty"] if item["is_in_stock"] else min(item["qty"], 0))
+
+    def pid_of(self, sku: str) -> int:
+        return next(p["id"] for p in self.products.values() if p["sku"] == sku)
+
+    def sell(self, sku: str, units: int) -> None:
+        """A sale in the shop: the first in-stock source (or the legacy item) loses `units`."""
+        if self.msi:
+            row = next(r for (s, _), r in sorted(self.source_items.items()) if s == sku and r["status"] == 1)
+            row["quantity"] -= units
+            row["status"] = 1 if row["quantity"] > 0 else 0
+        else:
+            item = self.legacy[self.pid_of(sku)]
+            item["qty"] -= units
+            item["is_in_stock"] = item["qty"] > 0
+
+    def sell_after_next_read(self, sku: str, units: int) -> None:
+        self._sell_after_read[sku] = units
+
+    def _after_read(self, sku: str) -> None:
+        units = self._sell_after_read.pop(sku, None)
+        if units:
+            self.sell(sku, units)
+
     def fail_next(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
         self._faults.extend([(status, headers or {})] * times)
 
@@ -292,7 +370,7 @@ class MagentoShop:
         store, route = unquote(parts[1]), "/".join(parts[3:])
         self.calls[route.split("/")[0]] += 1
         self.log.append((route, dict(request.args.items())))
-        if store not in self.stores:
+        if store not in self.stores and store != "all":  # `all`: the admin scope, always there
             return self._json({"message": "The store that was requested wasn't found. Verify the store and "
                                           "try again."}, 404)
         denied = self._authorize(request, route)
@@ -304,7 +382,10 @@ class MagentoShop:
                 return Response(json.dumps({"message": "Internal Error."}), status=status, headers=headers,
                                 content_type="application/json")
         with self.lock:
-            body = self._route(route, request)
+            if request.method in ("POST", "PUT"):
+                body = self._write(store, route, request)
+            else:
+                body = self._route(route, request)
         if isinstance(body, Response):
             return body
         fields = request.args.get("fields")
@@ -320,7 +401,8 @@ class MagentoShop:
             if problem:
                 return self._json({"message": problem}, 401)
             authenticated = True
-        resource = next((r for prefix, r in ACL.items() if route.startswith(prefix)), None)
+        resource = ("Magento_CatalogInventory::cataloginventory" if "/stockItems/" in route
+                    else next((r for prefix, r in ACL.items() if route.startswith(prefix)), None))
         if resource is None:
             return None
         if not authenticated or resource not in self.granted:
@@ -375,10 +457,87 @@ class MagentoShop:
         if route == "inventory/source-items":
             if not self.msi:
                 return self._json(NO_ROUTE, 404)
-            return self._search(list(self.source_items.values()), request, {})
+            answer = self._search([dict(r) for r in self.source_items.values()], request, {})
+            filters, _, _, _ = _criteria(request.args)
+            for group in filters:  # a read of one SKU's stock (the guarded write's)
+                for field, condition, value in group:
+                    if field == "sku" and condition == "eq":
+                        self._after_read(value)
+            return answer
         if route == "stockItems/lowStock":
             return self._low_stock(request)
+        if route.startswith("stockItems/") and route.count("/") == 1:
+            return self._legacy_item(unquote(route.split("/", 1)[1]))
         return self._json(NO_ROUTE, 404)
+
+    def _legacy_item(self, sku: str) -> Any:
+        product = next((p for p in self.products.values() if p["sku"] == sku), None)
+        if product is None or product["id"] not in self.legacy:
+            return self._json({"message": 'The Product with the "%1" SKU doesn\'t exist.', "parameters": [sku]}, 404)
+        answer = dict(self.legacy[product["id"]])
+        self._after_read(sku)
+        return answer
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _write(self, store: str, route: str, request: Request) -> Any:
+        try:
+            body = json.loads(request.get_data() or b"null")
+        except ValueError:
+            return self._json({"message": "Decoding error: \nSyntax error"}, 400)
+        parts = route.split("/")
+        if request.method == "POST" and route == "inventory/source-items" and self.msi:
+            answer = self._save_source_items(body)
+        elif (request.method == "PUT" and len(parts) == 4 and parts[0] == "products"
+              and parts[2] == "stockItems"):
+            answer = self._update_legacy(unquote(parts[1]), body)
+        else:
+            return self._json(NO_ROUTE, 404)
+        if not isinstance(answer, Response):
+            self.stock_writes.append((store, request.method, route, body))
+        return answer
+
+    def _save_source_items(self, body: Any) -> Any:
+        """`SourceItemsSaveInterface::execute(SourceItemInterface[] $sourceItems): void`."""
+        items = body.get("sourceItems") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return self._required("sourceItems")
+        if self.array_limit is not None and len(items) > self.array_limit:
+            return self._json({"message": "Maximum items of type \"%type\" is %max",
+                               "parameters": {"type": "\\Magento\\InventoryApi\\Api\\Data\\SourceItemInterface",
+                                              "max": self.array_limit}}, 400)
+        errors = [e for item in items for e in _source_item_errors(item)]
+        if errors:
+            return self._json({"message": "Validation Failed", "errors": errors}, 400)
+        if any(item["source_code"] not in SOURCES for item in items):
+            return self._json({"message": "Could not save Source Item"}, 400)
+        for item in items:  # no product check: Magento saves rows for any SKU (magento2#30274)
+            self.source_items[(item["sku"], item["source_code"])] = {
+                "sku": item["sku"], "source_code": item["source_code"], "quantity": item["quantity"],
+                "status": int(item["status"])}
+        return []
+
+    def _update_legacy(self, sku: str, body: Any) -> Any:
+        """`StockRegistryInterface::updateStockItemBySku`: the sent fields merged into the stored item."""
+        fields = body.get("stockItem") if isinstance(body, dict) else None
+        if not isinstance(fields, dict):
+            return self._required("stockItem")
+        stored = next((self.legacy.get(p["id"]) for p in self.products.values() if p["sku"] == sku), None)
+        if stored is None:
+            return self._json({"message": 'The Product with the "%1" SKU doesn\'t exist.', "parameters": [sku]}, 404)
+        unknown = sorted(set(fields) - set(stored))
+        if unknown:
+            return self._json({"message": 'Property "%1" does not have accessor method "%2" in class "%3".',
+                               "parameters": [unknown[0], "get" + unknown[0].title().replace("_", ""),
+                                              "Magento\\CatalogInventory\\Api\\Data\\StockItemInterface"]}, 400)
+        if "qty" in fields and not _numeric(fields["qty"]):
+            return self._json({"message": "Validation Failed", "errors": [_invalid("qty")]}, 400)
+        stored.update({k: v for k, v in fields.items() if k != "item_id"})
+        return stored["item_id"]
+
+    def _required(self, name: str) -> Response:
+        return self._json({"message": '"%fieldName" is required. Enter and try again.',
+                           "parameters": {"fieldName": name}}, 400)
 
     def _search(self, rows: list[dict[str, Any]], request: Request, aliases: dict[str, str]) -> Any:
         if not any(k.startswith("searchCriteria") for k in request.args):
@@ -412,9 +571,8 @@ class MagentoShop:
         threshold = float(request.args.get("qty", "0"))
         size = int(request.args.get("pageSize", "0") or 0)
         page = int(request.args.get("currentPage", "1") or 1)
-        rows = [{"item_id": pid, "product_id": pid, "stock_id": 1, "qty": qty, "is_in_stock": qty > 0,
-                 "manage_stock": True} for pid, qty in sorted(self.legacy.items())
-                if pid in self.products and qty <= threshold]
+        rows = [dict(item) for pid, item in sorted(self.legacy.items())
+                if pid in self.products and item["qty"] <= threshold]
         total = len(rows)
         if size:
             page = min(max(page, 1), max(1, math.ceil(total / size)))
@@ -526,6 +684,26 @@ class MagentoFake:
             product = self._first(child=False)
             self.shop.set_stock(product["sku"], {"default": 77})
             return str(product["id"]), None
+
+    # -- StockFake (step 2): an item is its own SKU, the variant's when it has one ----------
+
+    def _sku(self, product_id: str, variant_id: str | None) -> str:
+        return self.shop.products[int(variant_id or product_id)]["sku"]
+
+    def shop_stock(self, product_id: str, variant_id: str | None) -> int:
+        with self.shop.lock:
+            return self.shop.stock_of(self._sku(product_id, variant_id))
+
+    def set_shop_stock(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        """All of it in the `default` source; the other sources of the SKU emptied."""
+        with self.shop.lock:
+            sku = self._sku(product_id, variant_id)
+            sources = {source: 0 for (s, source) in self.shop.source_items if s == sku}
+            self.shop.set_stock(sku, {**sources, "default": quantity})
+
+    def sell_after_next_read(self, product_id: str, variant_id: str | None, quantity: int) -> None:
+        with self.shop.lock:
+            self.shop.sell_after_next_read(self._sku(product_id, variant_id), quantity)
 
     def add_product(self) -> str:
         with self.shop.lock:

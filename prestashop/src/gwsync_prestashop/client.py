@@ -20,6 +20,8 @@ from gwsync.errors import AuthError, ConfigError, HttpError
 from gwsync.http import HttpClient, excerpt, http_error, looks_like_firewall
 from gwsync.kit import KeysetPaginator, Page
 
+from .mapping import stock_row_rank
+
 log = logging.getLogger(__name__)
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{32}$")
@@ -318,10 +320,12 @@ class StockRows:
         client = self.client
         client.probe()
         query = {"display": "full", "filter[id_product]": f"[{product_id}]",
-                 "filter[id_product_attribute]": f"[{attribute_id}]", "limit": "2"}
+                 "filter[id_product_attribute]": f"[{attribute_id}]", "limit": "100"}
         rows = rows_of(client._json(client.http.get("stock_availables", params=client._params(query)),
                                     "stock_availables"), "stock_availables")
-        return rows[0] if rows else None
+        # multistore: one row per shop (or one shared per group); the same row the import counts
+        shop = str(client.shop_id) if client.shop_id is not None else None
+        return max(rows, key=lambda row: stock_row_rank(row, shop), default=None)
 
     def put(self, row: Mapping[str, Any]) -> None:
         """The complete row as XML, the only body PUT takes on every 1.6-8.x webservice."""

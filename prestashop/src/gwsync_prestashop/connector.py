@@ -20,7 +20,6 @@ from gwsync.models import Item, Present, StockUpdate
 from gwsync.ratecontrol import AdaptiveRate
 
 from .client import PrestaShopClient, StockRows, api_base
-from .stock import PrestaShopStockWriter
 from .mapping import (
     Catalog,
     by_id,
@@ -32,6 +31,15 @@ from .mapping import (
     running_specific_prices,
     stock_map,
     tax_rates,
+)
+from .stock import PrestaShopStockWriter
+from .stock_read import (
+    COMBINATION_PRICE_FIELDS,
+    PRICE_FIELDS,
+    STOCK_FIELDS,
+    promotion_digests,
+    promotions_changed,
+    stock_updates,
 )
 
 log = logging.getLogger(__name__)
@@ -351,3 +359,81 @@ class PrestaShopConnector(Connector):
             "display": "[id,id_product,id_product_attribute,id_shop,id_shop_group,quantity,out_of_stock]",
             **id_filter}, LIST_PAGE)
         return combos, stock_map(rows, str(self.shop_id) if self.shop_id is not None else None)
+
+    # -- the `stock` pass --------------------------------------------------
+
+    def read_stock(self, ctx: ReadContext) -> Iterator[Item]:
+        """Every stock row in bulk; prices only of products changed since the cursor (`stock_read`).
+
+        Calls: the configuration, the running promotions (price mode `current`), the products
+        whose `date_upd` is in the window (narrow), and every `stock_availables` row (narrow,
+        1,000 per call); when something needs a price, also the three tax lookups and the
+        combinations' impacts of those products (100 products per call). The first pass,
+        `--full` and one pass a day price every product (all narrow, 1,000 per call).
+        """
+        settings = self._configuration()
+        zone = _zone(settings.get("PS_TIMEZONE"))
+        cursor = self.facts.cursor(ctx, what="PrestaShop stock", time_zone=zone)
+        catalog = Catalog(api_base=self.base)
+        if self.price_mode == "current":
+            catalog.specific_prices = self._promotions(zone, ctx)
+        promotions = promotion_digests(catalog.specific_prices)
+        rows = self._rows_to_price(cursor, ctx.known_product_ids,
+                                   promotions_changed(cursor.meta.get("promotions"), promotions))
+        inactive = {ident(r.get("id")) for r in rows if not is_on(r.get("active"))}
+        prices = self._stock_prices([r for r in rows if is_on(r.get("active"))], catalog, settings, cursor.full)
+        yield from stock_updates(self._all_stock(), ctx.known_product_ids, prices, leave_out=inactive)
+        cursor.meta = {"promotions": promotions}
+        cursor.commit()
+
+    def _rows_to_price(self, cursor: ChangeCursor, known: frozenset[str], promoted: set[str]) -> list[dict[str, Any]]:
+        """Narrow rows of the imported products whose price may have changed: saved in the window
+        (every product on a full pass), or whose running promotion started, ended or changed."""
+        query = {"display": PRICE_FIELDS}
+        if not cursor.full:
+            query.update({"date": "1", "filter[date_upd]": f"[{cursor.since_text()},{FAR_FUTURE}]"})
+        rows = self.client.list_all("products", query, LIST_PAGE)
+        # the window's overlap brings back the last pass's newest products: priced again only if saved since
+        fresh = [r for r in rows if cursor.full or cursor.fresh(ident(r.get("id")), r.get("date_upd"))]
+        for row in rows:
+            cursor.saw(ident(row.get("id")), row.get("date_upd"))
+        rows = [r for r in fresh if ident(r.get("id")) in known]
+        more = sorted((promoted & known) - {ident(r.get("id")) for r in rows})
+        for start in range(0, len(more), ID_CHUNK):
+            rows += self.client.list_by_ids("products", more[start:start + ID_CHUNK], {"display": PRICE_FIELDS})
+        return rows
+
+    def _all_stock(self) -> dict[tuple[str, str], int]:
+        """Every stock row, narrow, 1,000 per call: (product, combination or "0") -> quantity."""
+        rows = (row for page in self.client.iter_pages("stock_availables", {"display": STOCK_FIELDS}, LIST_PAGE)
+                for row in page)
+        return stock_map(rows, str(self.shop_id) if self.shop_id is not None else None)
+
+    def _stock_prices(self, rows: Sequence[Mapping[str, Any]], catalog: Catalog, settings: Mapping[str, str],
+                      every_product: bool) -> dict[str, dict[str | None, Decimal]]:
+        """Gross prices of these products' items; nothing read when there is nothing to price."""
+        if not rows:
+            return {}
+        country = ident(settings.get("PS_COUNTRY_DEFAULT"))
+        groups = self.client.list_all("tax_rule_groups", {"display": "[id,name,active,deleted]"})
+        rules = self.client.list_all("tax_rules", {"display": "full", "filter[id_country]": f"[{country}]"})
+        taxes = self.client.list_all("taxes", {"display": "full"})
+        catalog.rates = self._rates(settings, groups, rules, taxes, country)
+        combos: dict[str, list] = {}
+        if every_product:
+            chunks: list[dict[str, str]] = [{}]
+        else:
+            ids = [ident(r.get("id")) for r in rows]
+            chunks = [{"filter[id_product]": "[" + "|".join(ids[i:i + ID_CHUNK]) + "]"}
+                      for i in range(0, len(ids), ID_CHUNK)]
+        for chunk in chunks:
+            for row in self.client.list_all("combinations", {"display": COMBINATION_PRICE_FIELDS, **chunk},
+                                            LIST_PAGE):
+                combos.setdefault(ident(row.get("id_product")), []).append(row)
+        prices = {}
+        for row in rows:
+            pid = ident(row.get("id"))
+            priced = item_prices(row, combos.get(pid, []), catalog)
+            if priced is not None:  # a tax group the shop lacks: the import skips it with the reason
+                prices[pid] = priced
+        return prices

@@ -149,12 +149,18 @@ def stock_map(rows: Iterable[Mapping[str, Any]], shop_id: str | None = None) -> 
     best: dict[tuple[str, str], tuple[int, int]] = {}
     for row in rows:
         key = (ident(row.get("id_product")), ident(row.get("id_product_attribute")))
-        row_shop = ident(row.get("id_shop"))
-        rank = 2 if shop_id is not None and row_shop == ident(shop_id) else (1 if row_shop == "0" else 0)
+        rank = stock_row_rank(row, shop_id)
         quantity = max(int(num(row.get("quantity"))), 0)
         if key not in best or rank > best[key][0]:
             best[key] = (rank, quantity)
     return {key: quantity for key, (_, quantity) in best.items()}
+
+
+def stock_row_rank(row: Mapping[str, Any], shop_id: str | None) -> int:
+    """Which of an item's stock rows is ours: the configured shop's, then the shop group's
+    (`id_shop` 0, shared stock), then any other shop's."""
+    row_shop = ident(row.get("id_shop"))
+    return 2 if shop_id is not None and row_shop == ident(shop_id) else (1 if row_shop == "0" else 0)
 
 
 def by_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
-
-import jwt
+from types import ModuleType
 
 from ..errors import ConfigError
 from ..redact import register_secret
+
+
+def _pyjwt_without_cryptography() -> ModuleType:
+    """PyJWT, imported without its optional `cryptography` backend unless something loaded it already.
+
+    We only sign HS256, which PyJWT does with the standard library's hmac. But PyJWT imports
+    cryptography whenever it is installed (paramiko and the test tools install it), and its
+    compiled binding costs every import process about 11 MB of RSS (bench/bench_feed.py). The
+    block lasts for this one import: a later `import cryptography` (paramiko, for SFTP) works as
+    usual; PyJWT just keeps its RSA and EC algorithms, which we never use, switched off."""
+    if "jwt" in sys.modules or "cryptography" in sys.modules:
+        return importlib.import_module("jwt")
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # PyJWT's `try: import` fails
+    try:
+        return importlib.import_module("jwt")
+    finally:
+        if sys.modules.get("cryptography", ...) is None:
+            del sys.modules["cryptography"]
+
+
+jwt = _pyjwt_without_cryptography()
 
 TOKEN_LIFETIME = 3600
 REFRESH_MARGIN = 300

@@ -46,12 +46,17 @@ class Catalog:
     def _tags_by_guid(self) -> dict[str, TagRow]:
         return {tag.guid: tag for tag in self.store.all_tags()}
 
+    def _tags_of(self, row: ProductRow) -> dict[str, TagRow]:
+        """Only the product's own tags: one product's view must not read every tag of the Gateway."""
+        found = (self.store.get_tag(guid) for guid in row.doc.get("tag_guids") or ())
+        return {tag.guid: tag for tag in found if tag is not None}
+
     def _view(self, row: ProductRow, tags: dict[str, TagRow] | None = None) -> dict[str, Any]:
         with self._lock:
             cached = self._views.get(row.guid)
         if cached and cached[0] == row.revision:
             return cached[1]
-        view = product_view(row, tags if tags is not None else self._tags_by_guid())
+        view = product_view(row, tags if tags is not None else self._tags_of(row))
         with self._lock:
             self._views[row.guid] = (row.revision, view)
         return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -83,23 +84,26 @@ def serve_forever(service: StockService, host: str, port: int,
                            ident="gateway-sync", clear_untrusted_proxy_headers=True)
     stop = threading.Event()
 
-    def shutdown(*_: object) -> None:
+    def on_sigterm(*_: object) -> None:
         if not stop.is_set():
             stop.set()
             log.info("stopping: finishing the event in flight")
-            server.close()
+            # ends waitress's loop from inside, as Ctrl+C does; closing its socket from here instead
+            # leaves the loop polling a closed descriptor while a keep-alive connection is open (EBADF)
+            raise KeyboardInterrupt
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, shutdown)
     service.start()
     url = f"http://{host}:{server.effective_port}"
     log.info("serving stock events at %s/gateway/events/<shop guid>", url)
     ready(url)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        shutdown()
+        with contextlib.suppress(OSError):
+            server.close()
         service.stop()
         log.info("stopped: %s", service.queue.counts())
