@@ -11,22 +11,15 @@ calls per event, and a check that every sale landed exactly once).
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import random
 import tempfile
-import threading
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-from gwsync.stock.events import sign
-from gwsync.stock.serve import serve_forever, stock_service
 from gwsync.testing import Harness
 from gwsync.testing.bench import scenario_parser
+from gwsync.testing.bench_events import events_end_to_end
 from gwsync_iai.connector import IaiConnector
 from gwsync_iai.fake import IdoSellFake
 
@@ -72,45 +65,9 @@ def stock_pass(h: Harness, fake: IdoSellFake, label: str) -> None:
 
 
 def serve(h: Harness, fake: IdoSellFake, items: list, args) -> None:
-    for _, identity in items:
-        fake.set_shop_stock(*identity, STOCK)  # enough that no sale runs dry
-    rng = random.Random(5)
-    events = [(rng.choice(items), rng.choice((-1, -1, -2, +1))) for _ in range(args.events)]
-    expected: dict = {}
-    for (_, identity), delta in events:
-        expected[identity] = expected.get(identity, STOCK) + delta
-    with stock_service(IaiConnector, h.config(), workers=args.workers) as service:
-        ready = threading.Event()
-        urls: list[str] = []
-        threading.Thread(target=serve_forever, args=(service, "127.0.0.1", 0), daemon=True,
-                         kwargs={"ready": lambda url: (urls.append(url), ready.set())}).start()
-        ready.wait(10)
-        fake.reset_counters()
-        key = base64.b64decode(h.signing_key)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(8) as senders:
-            list(senders.map(lambda e: post(urls[0], h.shop_guid, key, e[0][0], e[1]), events))
-        while sum(service.queue.counts()[s] for s in ("applied", "parked")) < len(events):
-            time.sleep(0.01)
-        seconds = time.perf_counter() - started
-        parked = service.queue.counts()["parked"]
-        service.stop()
-    wrong = [k for k, v in expected.items() if fake.shop_stock(*k) != v]
-    print(f"  serve --workers {args.workers}: {len(events)} events over {len(expected)} items in {seconds:.1f} s "
-          f"= {len(events) / seconds:.1f} events/s end to end; IdoSell calls {fake.total_calls()} "
-          f"({fake.total_calls() / len(events):.1f} per event); parked {parked}; items off {len(wrong)}")
-
-
-def post(url: str, shop: str, key: bytes, guid: str, delta: int) -> None:
-    body = json.dumps({"id": str(uuid.uuid4()), "type": "stock.changed", "created": "2026-11-30T10:00:00Z",
-                       "data": {"product_guid": guid, "sku": None, "delta": delta, "stock_level": 0,
-                                "reason": "order" if delta < 0 else "cancellation", "order_id": None}}).encode()
-    for _ in range(5):
-        answer = requests.post(f"{url}/gateway/events/{shop}", data=body, timeout=10, headers={
-            "Gateway-Signature": sign(body, key, int(time.time())), "Content-Type": "application/json"})
-        if answer.ok:
-            return
-    raise RuntimeError(f"event refused: {answer.status_code}")
+    run = events_end_to_end(IaiConnector, h, fake, items, events=args.events, workers=args.workers,
+                            shop_calls=fake.total_calls)
+    run.print(f"serve, IdoSell, {args.latency * 1000:.0f} ms shop latency", ": read, then one relative PUT")
 
 
 if __name__ == "__main__":

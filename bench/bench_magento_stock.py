@@ -16,18 +16,14 @@ imported into the sandbox. Then:
 from __future__ import annotations
 
 import argparse
-import base64
 import logging
 import random
 import tempfile
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_stock import post
-from gwsync.stock.serve import serve_forever, stock_service
+from gwsync.testing.bench_events import events_end_to_end
 from gwsync.testing import Harness
 from gwsync_magento.connector import MagentoConnector
 from gwsync_magento.fake import MagentoFake
@@ -85,40 +81,10 @@ def main() -> None:
 
 def events(h: Harness, fake: MagentoFake, items: list, args: argparse.Namespace) -> None:
     chosen = random.Random(5).sample(items, min(len(items), 100))
-    for _, source in chosen:  # enough stock that no sale runs dry
-        fake.set_shop_stock(source["product_id"], source.get("variant_id"), 10_000)
-    rng = random.Random(5)
-    batch = [(rng.choice(chosen), rng.choice((-1, -1, -2, +1))) for _ in range(args.events)]
-    expected: dict[tuple, int] = {}
-    for (_, source), delta in batch:
-        key = (source["product_id"], source.get("variant_id"))
-        expected[key] = expected.get(key, 10_000) + delta
-    with stock_service(MagentoConnector, h.config(), workers=args.workers) as service:
-        ready = threading.Event()
-        urls: list[str] = []
-        threading.Thread(target=serve_forever, args=(service, "127.0.0.1", 0), daemon=True,
-                         kwargs={"ready": lambda url: (urls.append(url), ready.set())}).start()
-        ready.wait(10)
-        fake.calls.clear()
-        started = time.perf_counter()
-        key = base64.b64decode(h.signing_key)
-        with ThreadPoolExecutor(8) as senders:
-            list(senders.map(lambda e: post(urls[0], h.shop_guid, key, *e), batch))
-        stored = time.perf_counter() - started
-        while service.queue.counts()["applied"] + service.queue.counts()["parked"] < len(batch):
-            time.sleep(0.01)
-        seconds = time.perf_counter() - started
-        calls = api_calls(fake)
-        parked = service.queue.counts()["parked"]
-        service.stop()
-    wrong = [k for k, v in expected.items() if fake.shop_stock(*k) != v]
-    print(f"serve (Gateway -> shop): {len(batch)} events over {len(expected)} items, serve --workers {args.workers}")
-    print(f"  all stored (2xx)     {stored:.1f} s ({len(batch) / stored:.0f} events/s received)")
-    print(f"  all applied          {seconds:.1f} s ({len(batch) / seconds:.1f} events/s end to end)")
-    print(f"  Magento calls        {sum(calls.values())} ({sum(calls.values()) / len(batch):.1f} per event: SKU by "
-          f"entity id, read, guard read, write) {dict(sorted(calls.items()))}")
-    print(f"  parked               {parked}")
-    print(f"  items off            {len(wrong)} (every sale applied exactly once when 0)")
+    targets = [(guid, (source["product_id"], source.get("variant_id"))) for guid, source in chosen]
+    run = events_end_to_end(MagentoConnector, h, fake, targets, events=args.events, workers=args.workers,
+                            shop_calls=lambda: sum(api_calls(fake).values()))
+    run.print("serve (Gateway -> shop), Magento", ": SKU by entity id, read, guard read, write")
 
 
 if __name__ == "__main__":

@@ -13,19 +13,15 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_stock import post  # the same signed delivery as the PrestaShop benchmark
-from gwsync.stock.serve import serve_forever, stock_service
 from gwsync.testing import Harness
 from gwsync.testing.bench import scenario_parser
+from gwsync.testing.bench_events import events_end_to_end
 from gwsync_shoper.connector import ShoperConnector
 from gwsync_shoper.fake import ShoperFake
 
@@ -53,41 +49,12 @@ def main() -> None:
 
 
 def serve_bench(h: Harness, fake: ShoperFake, items: list, args) -> None:
-    for _, source in items:  # enough stock that no sale runs dry
-        fake.set_shop_stock(source["product_id"], source.get("variant_id"), 10_000)
-    rng = random.Random(5)
-    events = [(rng.choice(items), rng.choice((-1, -1, -2, +1))) for _ in range(args.events)]
-    expected: dict[tuple[str, str | None], int] = {}
-    for (_, source), delta in events:
-        key = (source["product_id"], source.get("variant_id"))
-        expected[key] = expected.get(key, 10_000) + delta
-    with stock_service(ShoperConnector, h.config(), workers=args.workers) as service:
-        ready = threading.Event()
-        urls: list[str] = []
-        threading.Thread(target=serve_forever, args=(service, "127.0.0.1", 0), daemon=True,
-                         kwargs={"ready": lambda url: (urls.append(url), ready.set())}).start()
-        ready.wait(10)
-        calls_before, throttled_before = fake.api_calls(), fake.shop.throttled
-        started = time.perf_counter()
-        key = base64.b64decode(h.signing_key)
-        with ThreadPoolExecutor(8) as senders:
-            list(senders.map(lambda e: post(urls[0], h.shop_guid, key, *e), events))
-        stored = time.perf_counter() - started
-        while service.queue.counts()["applied"] + service.queue.counts()["parked"] < len(events):
-            time.sleep(0.05)
-        seconds = time.perf_counter() - started
-        shop_calls = fake.api_calls() - calls_before
-        parked = service.queue.counts()["parked"]
-        service.stop()
-        wrong = [k for k, v in expected.items() if fake.shop_stock(*k) != v]
-    print(f"serve, Shoper: {len(events)} events over {len(expected)} items, {args.latency * 1000:.0f} ms shop "
-          f"latency, bucket 10 calls draining 2/s, serve --workers {args.workers}")
-    print(f"  all stored (2xx)     {stored:.1f} s ({len(events) / stored:.0f} events/s received)")
-    print(f"  all applied          {seconds:.1f} s ({len(events) / seconds:.2f} events/s end to end)")
-    print(f"  shop calls           {shop_calls} ({shop_calls / len(events):.1f} per event), "
-          f"429s {fake.shop.throttled - throttled_before}")
-    print(f"  parked               {parked}")
-    print(f"  items off            {len(wrong)} (every sale applied exactly once when 0)")
+    targets = [(guid, (source["product_id"], source.get("variant_id"))) for guid, source in items]
+    throttled = fake.shop.throttled
+    run = events_end_to_end(ShoperConnector, h, fake, targets, events=args.events, workers=args.workers,
+                            shop_calls=fake.api_calls)
+    run.print(f"serve, Shoper, {args.latency * 1000:.0f} ms shop latency, bucket 10 calls draining 2/s",
+              f"; 429s {fake.shop.throttled - throttled}")
 
 
 def stock_pass_bench(h: Harness, fake: ShoperFake, items: list) -> None:

@@ -52,7 +52,7 @@ def main() -> None:
         rows, photos = rows_for_shop(fake.path)
         print(f"catalog: {rows} tw__Towar rows for the e-shop ({fake.expected_items()} Gateway items, "
               f"{len(fake.models)} models), {photos} photos as BLOBs; Gateway latency "
-              f"{args.gateway_latency * 1000:.0f} ms, its rate limit 10 requests/s")
+              f"{args.gateway_latency * 1000:.0f} ms, no rate limit set (the adaptive rate finds the Gateway's)")
         with Harness(SubiektGTConnector, fake.config(), Path(tmp), sandbox_latency=args.gateway_latency) as h:
             gateway = urlsplit(h.sandbox.url).netloc
 
