@@ -32,6 +32,7 @@ from ..connector import Connector, ReadContext
 from ..errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK, MassArchiveRefused
 from ..models import Image, Item, Present, Product
 from ..state import SqliteState, state_file
+from ..stock.apply import StockWriter
 from ..sync import CURSOR_KEY, clean_shop_identity
 from .declared import DeclaredFactsChecks
 from .fake import FakePlatform
@@ -301,9 +302,24 @@ class ConnectorSuite(DeclaredFactsChecks):
             assert all(secret.encode() not in blob for blob in files)
 
     def test_every_command_has_help(self, gw: Harness) -> None:
-        for command in (["--help"], ["import", "--help"], ["check", "--help"]):
+        for command in (["--help"], ["import", "--help"], ["check", "--help"], ["stock", "--help"],
+                        ["serve", "--help"], ["state", "--help"]):
             result = gw.cli(command)
             assert result.exit_code == 0 and "Usage" in result.stdout
+
+    def test_serve_has_a_stock_writer_or_says_why_not(self, gw: Harness) -> None:
+        connector = self.connector(gw.config().values)
+        try:
+            writer = connector.stock_writer()
+        finally:
+            connector.close()
+        if writer is not None:
+            assert isinstance(writer, StockWriter)
+            return
+        assert self.connector.no_stock_write, "a connector without a stock writer says why (no_stock_write)"
+        result = gw.cli(["serve", "--port", "0"])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert self.connector.no_stock_write in " ".join(result.stderr.split())
 
     # -- issue 9: nothing lost or doubled under faults, stale state, lag, empty reads ---------
 
