@@ -41,6 +41,8 @@ class Scripted(Connector):
         items = self.config["items"]
         if ctx.cursor is not None and "changed" in self.config:  # an incremental read
             items = self.config["changed"]
+        if ctx.cursor is not None and self.config.get("decide_full"):
+            ctx.full = True  # as a daily full read decided by the connector's cursor
         for index, item in enumerate(items):
             if index == self.config.get("fail_after"):
                 raise HttpError("page 3 answered HTTP 500")
@@ -484,3 +486,13 @@ def test_a_postgresql_state_gives_exact_dry_runs_and_keeps_nothing_of_them(gw, p
     assert dry.counts == dry_again.counts == real.counts
     assert (real.counts["updated"], real.counts["created"], real.counts["archived"]) == (1, 1, 4)
     assert run(gw, changed).writes == 0
+
+
+def test_a_full_read_the_connector_decided_archives_what_it_did_not_list(gw):
+    catalog = [simple(str(n)) for n in range(20)]
+    gw.connector_config["cursor"] = "c1"
+    run(gw, catalog)
+    gw.connector_config.update(changed=catalog[1:], decide_full=True)  # product 0 left the shop
+    report = run(gw, catalog)
+    assert report.counts["archived"] == 1
+    assert "0" not in {p["data"]["source"]["product_id"] for p in gw.products()}

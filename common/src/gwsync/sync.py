@@ -216,6 +216,8 @@ class Engine(CreateExecutor):
             yield from self.connector.read_stock(ctx)
             return
         yield from self.connector.read(ctx)
+        if ctx.full:  # the connector decided on a full read (a daily one, an unreadable cursor)
+            self._listing = self._complete_listing = True
         for entry in self.state.retries():
             item = _retry_item(entry.kind, entry.body)
             if item is None or item.product_id in self._read_products:

@@ -97,8 +97,8 @@ class ChangeCursor:
     def decided_full(self) -> bool:
         """A full read the engine did not ask for (daily, forced, unreadable cursor).
 
-        The engine treated the read as incremental when it began: end such a read with
-        `Present(product_ids=())` so that it counts as the complete listing it is.
+        The engine reads `ctx.full` again when the read ends, so such a read counts as the
+        complete listing it is (a `Present(product_ids=())` at its end says the same, harmlessly).
         """
         return self.full and not self.engine_full
 
