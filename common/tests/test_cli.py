@@ -254,24 +254,16 @@ def test_no_archive_keeps_products_that_left_the_source(gw):
     assert "archived 2" in gw.cli(["import"], env={**gw.env(), "LISTING_COUNT": "1"}).stdout
 
 
-def test_allow_mass_archive_reaches_the_engine(gw, monkeypatch):
+@pytest.mark.parametrize("flag, option", [("--allow-mass-archive", "allow_mass_archive"),
+                                          ("--allow-second-source", "allow_second_source")])
+def test_import_flags_reach_the_engine(gw, monkeypatch, flag, option):
     import gwsync.cli
 
     seen = []
     monkeypatch.setattr(gwsync.cli, "_stop_on_sigterm", lambda engine: seen.append(engine.options))
-    gw.cli(["import", "--allow-mass-archive"])
+    gw.cli(["import", flag])
     gw.cli(["import"])
-    assert [o.allow_mass_archive for o in seen] == [True, False]
-
-
-def test_allow_second_source_reaches_the_engine(gw, monkeypatch):
-    import gwsync.cli
-
-    seen = []
-    monkeypatch.setattr(gwsync.cli, "_stop_on_sigterm", lambda engine: seen.append(engine.options))
-    gw.cli(["import", "--allow-second-source"])
-    gw.cli(["import"])
-    assert [o.allow_second_source for o in seen] == [True, False]
+    assert [getattr(o, option) for o in seen] == [True, False]
 
 
 def test_json_logs_from_the_environment_make_every_line_json(gw):
