@@ -1,4 +1,6 @@
+import base64
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ SETTINGS = (
     Setting("password", "SHOP_PASSWORD", "Password", secret=True, credential=True),
     Setting("pages", "SHOP_PAGES", "Pages", kind="int", required=False, default="3"),
 )
-KEY = "a2V5LWZvci10ZXN0cy1vbmx5LWEyMy1ieXRlcy0xMjM0NQ=="
+KEY = base64.b64encode(os.urandom(32)).decode()  # generated: no key is written in the tree
 GUID = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 
 
