@@ -74,6 +74,19 @@ def test_start_in_thread_registers_shops_and_stops(tmp_path):
         requests.get(f"{server.url}/tags/", timeout=1)
 
 
+def test_wait_idle_returns_once_a_request_left_by_a_dead_client_has_committed(tmp_path):
+    guid, key = str(uuid.uuid4()), base64.b64encode(os.urandom(32)).decode()
+    with start_in_thread(tmp_path / "gw.db", shops={guid: key}) as server:
+        server.faults.update(latency=0.5)
+        headers = {"Authorization": f"Bearer {shop_token(guid, key)}"}
+        with pytest.raises(requests.Timeout):  # the client gives up; the server goes on
+            requests.post(f"{server.url}/dashboard/webshops/{guid}/products", headers=headers,
+                          json={"products": [sample_item("late")]}, timeout=(5, 0.1))
+        assert not server.wait_idle(timeout=0.01)
+        assert server.wait_idle(timeout=10)
+        assert server.store.counters()["create_products"]["requests"] == 1
+
+
 def test_add_shop_is_idempotent_and_checks_its_input():
     store = Store(":memory:")
     guid = str(uuid.uuid4()).upper()

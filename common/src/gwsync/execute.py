@@ -89,6 +89,17 @@ class CreateExecutor:
     def _retry_later(self, item: Any, reason: str) -> None:
         raise NotImplementedError
 
+    @property
+    def search_lag(self) -> float:
+        return SEARCH_LAG if self.options.search_lag is None else self.options.search_lag
+
+    def wait_for_interrupted_creates(self) -> None:
+        """B16 for a crashed run's creates: their outcome is unknown, so the lookup waits until the
+        newest of them is older than the search lag (a restart seconds after a crash would miss them)."""
+        age = self.state.intent_age()
+        if age is not None and age < self.search_lag:
+            self.options.sleep(self.search_lag - age)
+
     def _send_creates(self, pending: list[PendingCreate]) -> None:
         for indexes in split_batches([p.item for p in pending]):
             batch = [pending[i] for i in indexes]
@@ -122,8 +133,7 @@ class CreateExecutor:
             self._rejected(batch, rejected, retry)
             return
         except AmbiguousWrite as exc:
-            lag = SEARCH_LAG if self.options.search_lag is None else self.options.search_lag
-            self.options.sleep(lag)  # B16: the search may not show it yet
+            self.options.sleep(self.search_lag)  # B16: the search may not show it yet
             missing = self._adopt_after_ambiguity(batch)
             if missing and retry:
                 self._create(missing, retry=False)

@@ -120,6 +120,7 @@ class StateStore(Protocol):
     def add_intents(self, entries: Iterable[tuple[str, str]]) -> None: ...
     def clear_intents(self, identities: Iterable[str]) -> None: ...
     def intents(self) -> list[tuple[str, str]]: ...
+    def intent_age(self) -> float | None: ...
     def image_by_key(self, cache_key: str) -> str | None: ...
     def image_by_hash(self, sha256: str) -> str | None: ...
     def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]: ...
@@ -335,6 +336,14 @@ class SqliteState:
 
     def intents(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._rows("SELECT identity, product_id FROM intents")]
+
+    def intent_age(self) -> float | None:
+        """Seconds since the newest intent was recorded; None without intents."""
+        rows = self._rows("SELECT COUNT(*), MAX(created) FROM intents")
+        count, newest = rows[0]
+        if not count:
+            return None
+        return max(time.time() - newest, 0.0) if newest is not None else float("inf")
 
     # -- images, tags, retries, meta --------------------------------------------------------
 
@@ -610,6 +619,9 @@ class DryRunOverlay:
         with self._lock:
             base = [(i, p) for i, p in self.base.intents() if i not in self._cleared]
             return base + [(i, p) for i, p in self._intents.items() if i not in dict(base)]
+
+    def intent_age(self) -> float | None:
+        return self.base.intent_age()  # a dry run sends no create: only the stored intents age
 
     def image_by_key(self, cache_key: str) -> str | None:
         with self._lock:

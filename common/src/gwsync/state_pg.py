@@ -286,6 +286,12 @@ class PostgresState:
         return [(r[0], r[1]) for r in self._rows("SELECT identity, product_id FROM gwsync_intents "
                                                  "WHERE scope_id = %s")]
 
+    def intent_age(self) -> float | None:
+        """Seconds since the newest intent was recorded (the server's clock); None without intents."""
+        rows = self._rows("SELECT EXTRACT(EPOCH FROM now() - MAX(created)) FROM gwsync_intents "
+                          "WHERE scope_id = %s")
+        return None if rows[0][0] is None else max(float(rows[0][0]), 0.0)
+
     # -- images, tags, meta, runs -------------------------------------------------------
 
     def image_by_key(self, cache_key: str) -> str | None:

@@ -450,6 +450,7 @@ class Engine(CreateExecutor):
             return
         intents = self.state.intents()
         if intents:
+            self.wait_for_interrupted_creates()
             product_ids = sorted({product_id for _, product_id in intents})
             found = self._adopt(self.gateway.products_of_source(self.platform, self.shop, product_ids),
                                 wanted={i for i, _ in intents})

@@ -41,12 +41,36 @@ def add_shops(store: Store, shops: Shops | None) -> None:
         store.add_shop(guid, key_b64)
 
 
+class InFlight:
+    """WSGI middleware counting the requests being served: a test that kills a client can wait
+    for what that client left in flight to finish, as a real Gateway finishes it after the crash."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        with self._idle:
+            self._busy += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
+
+
 def build_server(store: Store, host: str, port: int, *, faults: Faults | None = None,
                  base_url: str | None = None, log_requests: bool = False) -> tuple[BaseWSGIServer, Flask, str]:
     """The app behind a threaded server; hosted URLs use the server's own URL by default."""
     app = create_app(store, faults=faults)
     handler = WSGIRequestHandler if log_requests else QuietRequestHandler
-    server = make_server(host, port, app, threaded=True, request_handler=handler)
+    server = make_server(host, port, InFlight(app), threaded=True, request_handler=handler)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{server.server_port}"
     app.extensions[EXTENSION].base_url = (base_url or url).rstrip("/")
@@ -67,6 +91,11 @@ class SandboxServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="gateway-sandbox", daemon=True)
         self._thread.start()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is being served (False if some still are after `timeout`)."""
+        wsgi = self._server.app
+        return wsgi.wait_idle(timeout) if isinstance(wsgi, InFlight) else True
 
     def stop(self) -> None:
         self._server.shutdown()

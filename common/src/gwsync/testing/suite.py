@@ -262,6 +262,9 @@ class ConnectorSuite(DeclaredFactsChecks):
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # a create the dead run left in flight still commits on the Gateway: the rerun starts
+        # after it has (the run's own B16 wait, on the harness clock, costs no real time)
+        assert gw.sandbox.wait_idle(), "the sandbox is still serving the killed run's requests"
         gw.expire_dead_locks()
         gw.faults.reset()
         report = gw.run()
