@@ -47,7 +47,7 @@ from .pages import PageState, SaveBuffer, read_page
 from .plan import Action, Change, Kind, diff, mass_archive_refusal
 from .redact import redact
 from .report import Report
-from .state import ItemRow, ItemState, StateStore, clean_shop_identity, image_key
+from .state import ItemRow, ItemState, RetryEntry, StateStore, clean_shop_identity, image_key
 from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class Engine(CreateExecutor):
         self._read_products: set[str] = set()  # products read (or retried) this run
         self._handled: set[str] = set()  # product ids of every item handled this run
         self._failed_products: set[str] = set()
+        self._retry_list: list[RetryEntry] = []  # the retry list as the run began
         self._listing = False  # the read accounted for unchanged products (full, Present, Seen/StockUpdate)
         self._complete_listing = False  # ... with every product that exists (full or Present)
 
@@ -125,7 +126,9 @@ class Engine(CreateExecutor):
         cursor = None if self.options.full else self.state.get_meta(cursor_key)
         # known: what landed before, and what failed before and waits in the retry list (a connector
         # that builds its `Present` from known ids must not declare those gone)
-        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self.state.retries()}
+        # read once: what this run adds to the list failed in this run, so it stays there anyway
+        self._retry_list = self.state.retries()
+        retrying = {entry.product_id.split("\x1f", 1)[0] for entry in self._retry_list}
         ctx = ReadContext(cursor=cursor, full=cursor is None,
                           known_product_ids=self.state.product_ids() | retrying)
         self._listing = self._complete_listing = ctx.full
@@ -218,7 +221,7 @@ class Engine(CreateExecutor):
         yield from self.connector.read(ctx)
         if ctx.full:  # the connector decided on a full read (a daily one, an unreadable cursor)
             self._listing = self._complete_listing = True
-        for entry in self.state.retries():
+        for entry in self._retry_list:
             item = _retry_item(entry.kind, entry.body)
             if item is None or item.product_id in self._read_products:
                 continue
@@ -273,7 +276,7 @@ class Engine(CreateExecutor):
     def _settle_retries(self, seen: set[str]) -> None:
         """Drop from the retry list what landed this run, and what left the source."""
         done = []
-        for entry in self.state.retries():
+        for entry in self._retry_list:
             item = _retry_item(entry.kind, entry.body)
             product_id = item.product_id if item is not None else entry.product_id
             gone = self.report.complete and self._complete_listing and product_id not in seen
