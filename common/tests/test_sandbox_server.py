@@ -77,7 +77,7 @@ def test_start_in_thread_registers_shops_and_stops(tmp_path):
 def test_wait_idle_returns_once_a_request_left_by_a_dead_client_has_committed(tmp_path):
     guid, key = str(uuid.uuid4()), base64.b64encode(os.urandom(32)).decode()
     with start_in_thread(tmp_path / "gw.db", shops={guid: key}) as server:
-        server.faults.update(latency=0.5)
+        server.faults.update(latency=1.0)
         headers = {"Authorization": f"Bearer {shop_token(guid, key)}"}
         with pytest.raises(requests.Timeout):  # the client gives up; the server goes on
             requests.post(f"{server.url}/dashboard/webshops/{guid}/products", headers=headers,
