@@ -20,15 +20,14 @@ import random
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackServer, RunningFake
 
 from .mapping import Options, stock_by_size
 
@@ -83,7 +82,7 @@ NOUNS = ["Kubek", "Bluzka", "Koszula", "Plecak", "Lampa", "Czajnik", "Talerz", "
 ADJECTIVES = ["emaliowany", "lniana", "bawełniana", "miejski", "stołowa", "stalowy", "płaski", "wełniany"]
 
 
-class IdoSellFake:
+class IdoSellFake(RunningFake):
     """Catalog state + the WSGI app; implements `gwsync.testing.fake.FakePlatform`."""
 
     def __init__(self, *, seed: int = 7, latency: float = 0.0, missing_as: str = "item_error") -> None:
@@ -596,14 +595,6 @@ class IdoSellFake:
         if self.server:
             self.server.stop()
 
-    @classmethod
-    @contextmanager
-    def running(cls, **kwargs: Any) -> Iterator[IdoSellFake]:
-        fake = cls(**kwargs).start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
 
 
 def start_fake(port: int = 0) -> IdoSellFake:

@@ -29,8 +29,6 @@ import math
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -39,7 +37,7 @@ from oauthlib.oauth1 import Client
 from oauthlib.oauth1.rfc5849 import signature, utils
 from werkzeug.wrappers import Request, Response
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackFake
 from gwsync.testing.images import png
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -581,26 +579,14 @@ class MagentoShop:
                 "total_count": total}
 
 
-class MagentoFake:
+class MagentoFake(LoopbackFake):
     """The standard suite's `FakePlatform` for Magento."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, *, oauth: bool = False, port: int = 0) -> None:
         self.shop = MagentoShop()
-        self.server = LoopbackServer(self.shop, latency)
-        self.url = self.server.url
+        super().__init__(self.shop, latency, port)
         self.shop.url = self.url
-        self.oauth = False
-
-    @classmethod
-    @contextmanager
-    def running(cls, latency: float = 0.0, *, oauth: bool = False) -> Iterator[MagentoFake]:
-        fake = cls(latency)
-        fake.use_oauth(oauth)
-        fake.server.start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
+        self.use_oauth(oauth)
 
     def use_oauth(self, oauth: bool) -> None:
         """OAuth: the shop refuses bearer tokens (2.4.4+ default); bearer: the admin switched them on."""
@@ -723,17 +709,7 @@ class MagentoFake:
     def calls(self) -> Counter:
         return self.shop.calls
 
-    def stop(self) -> None:
-        self.server.stop()
-
 
 def start_fake(port: int = 0) -> MagentoFake:
     """A seeded, running fake for the Docker smoke test (bearer tokens allowed)."""
-    fake = MagentoFake()
-    if port:
-        fake.server = LoopbackServer(fake.shop, 0.0, port)
-        fake.url = fake.server.url
-        fake.shop.url = fake.url
-    fake.use_oauth(False)
-    fake.server.start()
-    return fake
+    return MagentoFake(port=port).start()

@@ -21,8 +21,6 @@ import random
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from xml.etree import ElementTree
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,7 +28,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackFake
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in test output
 
@@ -454,23 +452,12 @@ def _matches(value: Any, spec: str) -> bool:
     return text.lower() == spec.lower()
 
 
-class PrestaShopFake:
+class PrestaShopFake(LoopbackFake):
     """`gwsync.testing.FakePlatform` for the PrestaShop connector."""
 
-    def __init__(self, latency: float = 0.0, seed: int = 7) -> None:
+    def __init__(self, latency: float = 0.0, seed: int = 7, port: int = 0) -> None:
         self.shop = PrestaShopShop(seed)
-        self.server = LoopbackServer(self.shop, latency)
-        self.url = self.server.url
-
-    @classmethod
-    @contextmanager
-    def running(cls, latency: float = 0.0, seed: int = 7) -> Iterator[PrestaShopFake]:
-        fake = cls(latency, seed)
-        fake.server.start()
-        try:
-            yield fake
-        finally:
-            fake.server.stop()
+        super().__init__(self.shop, latency, port)
 
     # FakePlatform
     def config(self) -> dict[str, str]:
@@ -547,8 +534,4 @@ class PrestaShopFake:
 
 def start_fake(port: int = 0) -> PrestaShopFake:
     """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke prestashop`)."""
-    fake = PrestaShopFake()
-    fake.server = LoopbackServer(fake.shop, port=port)
-    fake.url = fake.server.url
-    fake.server.start()
-    return fake
+    return PrestaShopFake(port=port).start()

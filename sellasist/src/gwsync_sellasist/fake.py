@@ -27,14 +27,12 @@ import random
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackFake
 from gwsync.testing.images import png
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -177,23 +175,12 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status, content_type="application/json")
 
 
-class SellasistFake:
+class SellasistFake(LoopbackFake):
     """`gwsync.testing.FakePlatform` for the Sellasist connector."""
 
     def __init__(self, latency: float = 0.0, seed: int = 23, port: int = 0) -> None:
         self.account = SellasistAccount(seed)
-        self.server = LoopbackServer(self.account, latency, port)
-        self.url = self.server.url
-
-    @classmethod
-    @contextmanager
-    def running(cls, latency: float = 0.0, seed: int = 23) -> Iterator[SellasistFake]:
-        fake = cls(latency, seed)
-        fake.server.start()
-        try:
-            yield fake
-        finally:
-            fake.server.stop()
+        super().__init__(self.account, latency, port)
 
     # FakePlatform
     def config(self) -> dict[str, str]:
@@ -256,12 +243,7 @@ class SellasistFake:
         with self.account.lock:
             self.account.sales_after_read.setdefault(product_id, []).append((variant_id, quantity))
 
-    def stop(self) -> None:
-        self.server.stop()
-
 
 def start_fake(port: int = 0) -> SellasistFake:
     """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke sellasist`)."""
-    fake = SellasistFake(port=port)
-    fake.server.start()
-    return fake
+    return SellasistFake(port=port).start()

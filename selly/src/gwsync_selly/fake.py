@@ -25,15 +25,13 @@ import random
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackFake
 from gwsync.testing.images import png
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -222,24 +220,13 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status, content_type="application/json")
 
 
-class SellyFake:
+class SellyFake(LoopbackFake):
     """`gwsync.testing.FakePlatform` for the Selly connector: API and shop site on one server."""
 
     def __init__(self, latency: float = 0.0, seed: int = 17, port: int = 0,
                  token_lifetime: timedelta = timedelta(hours=1)) -> None:
         self.shop = SellyShop(seed, token_lifetime)
-        self.server = LoopbackServer(self.shop, latency, port)
-        self.url = self.server.url
-
-    @classmethod
-    @contextmanager
-    def running(cls, latency: float = 0.0, seed: int = 17, **kwargs: Any) -> Iterator[SellyFake]:
-        fake = cls(latency, seed, **kwargs)
-        fake.server.start()
-        try:
-            yield fake
-        finally:
-            fake.server.stop()
+        super().__init__(self.shop, latency, port)
 
     # FakePlatform
     def config(self) -> dict[str, str]:
@@ -291,12 +278,7 @@ class SellyFake:
             self.shop.remove_product(pid)
         return str(pid)
 
-    def stop(self) -> None:
-        self.server.stop()
-
 
 def start_fake(port: int = 0) -> SellyFake:
     """A running fake on 127.0.0.1:`port` (used by `python -m gwsync.testing.smoke selly`)."""
-    fake = SellyFake(port=port)
-    fake.server.start()
-    return fake
+    return SellyFake(port=port).start()

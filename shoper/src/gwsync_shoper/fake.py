@@ -41,15 +41,13 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, request
 
-from gwsync.testing.fake import LoopbackServer
+from gwsync.testing.fake import LoopbackServer, RunningFake
 
 LOGIN = "gateway-sync-webapi"
 PASSWORD = secrets.token_urlsafe(16)  # made per process: no credential is written in code
@@ -701,7 +699,7 @@ def _route(path: str) -> str:
     return re.sub(r"/\d+(?=/|$)", "/{id}", path)
 
 
-class ShoperFake:
+class ShoperFake(RunningFake):
     """The fake shop behind a loopback server; implements `gwsync.testing.fake.FakePlatform`."""
 
     def __init__(self, products: int = 0, *, seed: int = 6, latency: float = 0.0, rate_limit: bool = True,
@@ -713,16 +711,6 @@ class ShoperFake:
         self._server: LoopbackServer | None = None
         if products:
             self.shop.seed(products)
-
-    @classmethod
-    @contextmanager
-    def running(cls, products: int = 0, **kwargs: Any) -> Iterator[ShoperFake]:
-        fake = cls(products, **kwargs)
-        fake.start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
 
     def start(self, port: int = 0) -> ShoperFake:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the test output

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from werkzeug.serving import make_server
 
@@ -75,6 +75,42 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class RunningFake:
+    """`with SomeFake.running(...) as fake:` makes a fake, starts it, and stops it after the block;
+    the arguments are the fake's own. A subclass provides `start()` (returning itself) and `stop()`."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    @contextmanager
+    def running(cls, *args: Any, **kwargs: Any) -> Iterator[Self]:
+        fake = cls(*args, **kwargs).start()
+        try:
+            yield fake
+        finally:
+            fake.stop()
+
+
+class LoopbackFake(RunningFake):
+    """A fake whose platform is one WSGI app (`backend`) on a loopback server; the port is bound
+    when the fake is made, so `url` is known before it starts."""
+
+    def __init__(self, backend: Any, latency: float = 0.0, port: int = 0) -> None:
+        self.server = LoopbackServer(backend, latency, port)
+        self.url = self.server.url
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 @contextmanager
