@@ -153,3 +153,34 @@ def test_a_broken_big_image_gives_its_place_back(tmp_path):
         service.close()
         state.close()
     assert service.big.held == 0 and service.big.most_held == 1
+
+
+def test_an_image_hosted_ahead_of_its_page_and_not_recorded_yet_is_not_hosted_again(tmp_path):
+    """The prefetch pool may host a product's images before their page's bulk lookup, and the
+    record waits for the next flush: the page must still know them (no second fetch or copy)."""
+    from gwsync.http import CallStats
+    from gwsync.images import ImageService
+    from gwsync.models import Image, ImageAccess
+    from gwsync.state import SqliteState
+
+    uploads, copies, fetches = [], [], []
+    state = SqliteState(tmp_path / "state.sqlite")
+    service = ImageService(state, lambda data, name, kind: uploads.append(name) or f"https://cdn/{name}",
+                           lambda url: copies.append(url) or f"https://cdn/copy/{len(copies)}",
+                           lambda url: fetches.append(url) or tiny_png(), CallStats())
+    private = Image(url="db:1", access=ImageAccess.AUTH, key="photo:1")
+    public = Image(url="https://shop.example/p.png", access=ImageAccess.PUBLIC)
+    try:
+        for image in (private, public):
+            service.prepare(image)  # the prefetch pool, ahead of the page
+        assert state.images_by_keys([private.cache_key, public.cache_key]) == {}  # recorded later, in bulk
+        service.preload([private, public])  # the page's one query
+        assert service.hosted(private) == f"https://cdn/{uploads[0]}"
+        assert service.hosted(public) == "https://cdn/copy/1"
+        assert (len(uploads), len(copies), len(fetches)) == (1, 1, 1)
+        service.flush()
+        assert state.image_by_key(private.cache_key) == f"https://cdn/{uploads[0]}"
+        assert state.image_by_key(public.cache_key) == "https://cdn/copy/1"
+    finally:
+        service.close()
+        state.close()

@@ -11,7 +11,7 @@ def test_items_intents_images_and_tags_survive_reopening(tmp_path):
     state = SqliteState(path)
     state.add_intents([("p|s|1|", "1")])
     state.save_item("p|s|1|", "1", None, "guid-1", {"stock_level": 2}, "h1")
-    state.save_image("image:7", "https://img/1", "abc")
+    state.save_images([("image:7", "https://img/1", "abc")])
     state.save_variant_tag("p|s|2|", "tag-1", "Shirt")
     state.close()
     state = SqliteState(path)
@@ -181,7 +181,7 @@ def test_a_page_is_read_and_saved_in_bulk_on_every_store(any_store):
     found = state.items([r[0] for r in rows] + ["p|s|missing|"])
     assert len(found) == 600 and found["p|s|599|"].payload == {"i": 599}
     assert state.intents() == []  # saved with their items
-    state.save_image("image:7", "https://img/7")
+    state.save_images([("image:7", "https://img/7", None)])
     state.save_variant_tag("p|s|2|", "tag-2", "Shirt")
     assert state.images_by_keys(["image:7", "image:8"]) == {"image:7": "https://img/7"}
     assert state.variant_tags(["p|s|2|", "p|s|3|"]) == {"p|s|2|": "tag-2"}

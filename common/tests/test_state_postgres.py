@@ -27,7 +27,7 @@ def test_items_intents_images_tags_and_meta_round_trip(pool):
     state = store(pool)
     state.add_intents([("p|s|1|", "1"), ("p|s|2|", "2")])
     state.save_item("p|s|1|", "1", None, "guid-1", {"stock_level": 2, "name": "Zażółć"}, "h1")
-    state.save_image("image:7", "https://img/1", "abc")
+    state.save_images([("image:7", "https://img/1", "abc")])
     state.save_blob("def", "https://img/2")
     state.save_variant_tag("p|s|2|", "tag-1", "Shirt")
     state.set_meta("cursor", "2026-11-30T10:00:00Z")

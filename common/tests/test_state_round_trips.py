@@ -33,7 +33,8 @@ class Catalog(Connector):
 
     def read(self, ctx: ReadContext) -> Iterator[Item]:
         for n in range(self.config["count"]):
-            image = Image(url=Path(self.config["images"][n % 3]).as_uri())
+            own = self.config.get("own_images")  # a folder with one image per product
+            image = Image(url=(Path(own) / f"{n}.png" if own else Path(self.config["images"][n % 3])).as_uri())
             sizes = tuple(Variant(variant_id=f"{n}-{s}", options={"Size": s}, stock=1) for s in "SML") \
                 if n % 5 == 0 else ()
             yield Product(product_id=str(n), name=f"Mug {n}", price=Decimal("12.50") + self.config["bump"],
@@ -72,6 +73,22 @@ def test_state_calls_grow_per_page_not_per_product(harness):
     updated = state_calls(harness, 300, bump="1")
     assert updated - big_rerun <= 3 * 5 + 4  # every item updated: its saves batched, not one per item
     assert state_calls(harness, 300, bump="1") == big_rerun
+
+
+def test_an_image_heavy_first_import_records_its_images_a_page_at_a_time(harness, tmp_path):
+    # one image of its own per product: recorded one by one, they cost 2 state calls each (a lookup
+    # by content hash, then the mapping); in bulk, a few a page
+    folder = tmp_path / "own"
+    folder.mkdir()
+    for n in range(300):
+        (folder / f"{n}.png").write_bytes(png((n % 256, n // 256, 7)))
+    harness.connector_config.update(own_images=str(folder))
+    calls = state_calls(harness, 300)
+    assert harness.image_calls() >= 300  # each image hosted
+    assert calls <= 3 * 20 + 300 // 5  # 3 pages; each new variant tag is saved as soon as E9 made it
+    with harness.open_state() as state:
+        assert len(state.images_by_keys([(folder / f"{n}.png").as_uri() for n in range(300)])) == 300
+    assert state_calls(harness, 300) <= 3 * 5  # the re-run finds every image with its page
 
 
 def test_a_create_batchs_intents_are_committed_before_it_is_sent(harness):

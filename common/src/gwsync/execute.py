@@ -23,6 +23,7 @@ from .redact import redact
 
 if TYPE_CHECKING:
     from .gateway.client import GatewayClient
+    from .images import ImageService
     from .report import Report
     from .state import ItemState, StateStore
 
@@ -73,6 +74,7 @@ class CreateExecutor:
     """The create half of the executor; the engine provides the attributes declared here."""
 
     gateway: GatewayClient
+    images: ImageService
     state: StateStore
     report: Report
     options: Any
@@ -126,6 +128,7 @@ class CreateExecutor:
         if self.options.dry_run:
             self.report.count("created", len(batch))
             return
+        self.images.flush()  # the images these items name are recorded before the items go out
         self.state.add_intents((p.identity, p.sellable.source.product_id) for p in batch)
         try:
             stored = self.gateway.create_products([p.item for p in batch])

@@ -19,6 +19,7 @@ import requests
 from .errors import HttpError, SyncError
 from .gateway.payload import sellables
 from .http import CallStats, HttpClient
+from .image_book import ImageBook
 from .models import Image, ImageAccess, Product
 from .state import StateStore
 
@@ -168,6 +169,7 @@ class ImageService:
                  stats: CallStats, dry_run: bool = False,
                  on_host: Callable[[str, str], None] | None = None) -> None:
         self.state = state
+        self.book = ImageBook(state)  # what this run hosts, recorded in the state in bulk
         self._on_host = on_host or (lambda how, url: None)  # ("upload" | "copy", source url): the plan
         self._upload, self._copy, self._fetch_auth = upload, copy_public, fetch_auth
         self._anonymous = HttpClient("http://localhost/", service="images", stats=stats, pool=8)
@@ -185,18 +187,26 @@ class ImageService:
         """Look up a page's images in one query; lookups of other images still ask the state."""
         keys = {image.cache_key for image in images}
         # under the guard: an image hosted while the query runs is either in its answer or
-        # `_remember`ed into this page after it, never missed (which would host it twice)
+        # `_remember`ed into this page after it, never missed (which would host it twice); one
+        # hosted earlier and not recorded yet is in the book, which is read first (a flush
+        # leaves the book only once the state has it)
         with self._guard:
-            page = _Page(keys, self.state.images_by_keys(keys))
+            unrecorded = self.book.urls_for_keys(keys)
+            page = _Page(keys, {**self.state.images_by_keys(keys), **unrecorded})
             self._pages = (page, self._pages[0])  # bounded: items of the page before may still be in flight
 
     def _known(self, cache_key: str) -> str | None:
-        """The hosted URL: from its page (as read, plus what this run hosted since), else the state."""
+        """The hosted URL: from its page (as read, plus what this run hosted since), else what this
+        run hosted and has not recorded yet, else the state."""
         with self._guard:
             for page in self._pages:
                 if cache_key in page.keys:
                     return page.urls.get(cache_key)
-        return self.state.image_by_key(cache_key)
+        return self.book.url_for_key(cache_key) or self.state.image_by_key(cache_key)
+
+    def flush(self) -> None:
+        """Record what this run hosted (before a create batch is sent, with update saves)."""
+        self.book.flush()
 
     def _remember(self, cache_key: str, url: str) -> None:
         with self._guard:
@@ -252,7 +262,7 @@ class ImageService:
         if image.access is ImageAccess.PUBLIC:
             self._on_host("copy", image.url)
             url = f"dry-run:copy:{image.cache_key}" if self.dry_run else self._copy_public(image)
-            self.state.save_image(image.cache_key, url)
+            self.book.record(image.cache_key, url)
             self._remember(image.cache_key, url)
             self.count("copied")
             return url
@@ -267,7 +277,7 @@ class ImageService:
             raise BrokenImage("not an image (unknown content)")
         digest = hashlib.sha256(data).hexdigest()
         with self._key_lock("sha256:" + digest):  # two sources of the same bytes: one upload
-            url = self.state.image_by_hash(digest)
+            url = self.book.url_for_digest(digest)
             if url:
                 self.count("reused")
             else:
@@ -276,7 +286,7 @@ class ImageService:
                 url = (f"dry-run:upload:{digest}" if self.dry_run
                        else self._upload_bytes(data, f"{digest}.{ext}", content_type))
                 self.count("uploaded")
-            self.state.save_image(image.cache_key, url, digest)
+            self.book.record(image.cache_key, url, digest)
             self._remember(image.cache_key, url)
         return url
 

@@ -52,8 +52,9 @@ class SaveBuffer:
     buffered saves costs at most that many PUTs again on the next run, never a duplicate. The
     engine flushes before anything reads these items back (archiving, the run's end)."""
 
-    def __init__(self, state: StateStore, size: int) -> None:
+    def __init__(self, state: StateStore, size: int, before: Callable[[], None] = lambda: None) -> None:
         self.state, self.size = state, max(1, size)
+        self._before = before  # what must be recorded before these items (their hosted images)
         self._rows: list[ItemRow] = []
         self._lock = threading.Lock()
 
@@ -63,10 +64,14 @@ class SaveBuffer:
             if len(self._rows) < self.size:
                 return
             ready, self._rows = self._rows, []
-        self.state.save_items(ready)
+        self._save(ready)
 
     def flush(self) -> None:
         with self._lock:
             ready, self._rows = self._rows, []
-        if ready:
-            self.state.save_items(ready)
+        self._save(ready)
+
+    def _save(self, rows: list[ItemRow]) -> None:
+        self._before()
+        if rows:
+            self.state.save_items(rows)

@@ -98,6 +98,17 @@ class RetryEntry:
 
 # identity, product_id, variant_id, guid, payload, hash, archived: one item confirmed by the Gateway
 ItemRow = tuple[str, str, str | None, str, dict | None, str | None, bool]
+ImageRow = tuple[str, str, str | None]  # source cache key, hosted URL, SHA-256 of an upload
+
+
+def image_rows(rows: Iterable[ImageRow]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """A batch of hosted images as rows of the two image tables: (key digest, url), (sha256, url)."""
+    keys, blobs = [], []
+    for cache_key, url, digest in rows:
+        keys.append((image_key(cache_key), url))
+        if digest:
+            blobs.append((digest, url))
+    return keys, blobs
 
 
 class StateStore(Protocol):
@@ -125,7 +136,8 @@ class StateStore(Protocol):
     def image_by_hash(self, sha256: str) -> str | None: ...
     def images_by_keys(self, cache_keys: Iterable[str]) -> dict[str, str]: ...
     def save_blob(self, sha256: str, url: str) -> None: ...
-    def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None: ...
+    def save_images(self, rows: Iterable[ImageRow]) -> None: ...
+    def has_image_blobs(self) -> bool: ...
     def save_image_digest(self, key_digest: str, url: str) -> None: ...
     def variant_tag(self, group_key: str) -> str | None: ...
     def variant_tag_group(self, guid: str) -> str | None: ...
@@ -365,12 +377,17 @@ class SqliteState:
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO image_blobs (sha256, url) VALUES (?,?)", (sha256, url))
 
-    def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
+    def save_images(self, rows: Iterable[ImageRow]) -> None:
+        """Hosted images, a batch in one transaction."""
+        keys, blobs = image_rows(rows)
+        if not keys:
+            return
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO image_keys (cache_key, url) VALUES (?,?)",
-                       (image_key(cache_key), url))
-            if sha256:
-                db.execute("INSERT OR REPLACE INTO image_blobs (sha256, url) VALUES (?,?)", (sha256, url))
+            db.executemany("INSERT OR REPLACE INTO image_keys (cache_key, url) VALUES (?,?)", keys)
+            db.executemany("INSERT OR REPLACE INTO image_blobs (sha256, url) VALUES (?,?)", blobs)
+
+    def has_image_blobs(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM image_blobs LIMIT 1"))
 
     def save_image_digest(self, key_digest: str, url: str) -> None:
         """A mapping recovered from a Gateway product's `data.images_source`."""
@@ -644,11 +661,17 @@ class DryRunOverlay:
         with self._lock:
             self._blobs.setdefault(sha256, url)
 
-    def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
+    def save_images(self, rows: Iterable[ImageRow]) -> None:
+        keys, blobs = image_rows(rows)
         with self._lock:
-            self._images[image_key(cache_key)] = url
-            if sha256:
-                self._blobs[sha256] = url
+            self._images.update(keys)
+            self._blobs.update(blobs)
+
+    def has_image_blobs(self) -> bool:
+        with self._lock:
+            if self._blobs:
+                return True
+        return self.base.has_image_blobs()
 
     def save_image_digest(self, key_digest: str, url: str) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ConfigError, LockHeld
-from .state import ItemState, RetryEntry, image_key, summary
+from .state import ImageRow, ItemState, RetryEntry, image_key, image_rows, summary
 
 log = logging.getLogger(__name__)
 
@@ -313,13 +313,20 @@ class PostgresState:
     def save_blob(self, sha256: str, url: str) -> None:
         self._write("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (sha256, url))
 
-    def save_image(self, cache_key: str, url: str, sha256: str | None = None) -> None:
-        with self._conn() as conn, conn.transaction():
-            conn.execute("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT (scope_id, cache_key) "
-                         "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, image_key(cache_key), url))
-            if sha256:
-                conn.execute("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT (scope_id, sha256) "
-                             "DO UPDATE SET url = EXCLUDED.url", (self.scope_id, sha256, url))
+    def save_images(self, rows: Iterable[ImageRow]) -> None:
+        """Hosted images, a batch in one transaction (pipelined: one round trip per table)."""
+        keys, blobs = image_rows(rows)
+        if not keys:
+            return
+        with self._conn() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT (scope_id, cache_key) "
+                            "DO UPDATE SET url = EXCLUDED.url", [(self.scope_id, *row) for row in keys])
+            if blobs:
+                cur.executemany("INSERT INTO gwsync_image_blobs VALUES (%s,%s,%s) ON CONFLICT (scope_id, sha256) "
+                                "DO UPDATE SET url = EXCLUDED.url", [(self.scope_id, *row) for row in blobs])
+
+    def has_image_blobs(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM gwsync_image_blobs WHERE scope_id = %s LIMIT 1"))
 
     def save_image_digest(self, key_digest: str, url: str) -> None:
         self._write("INSERT INTO gwsync_image_keys VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", (key_digest, url))

@@ -93,7 +93,8 @@ class Engine(CreateExecutor):
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
                                    on_host=self._plan_image)
         self.batcher = CreateBatcher(self._send_creates, size=options.batch_size)
-        self.saves = SaveBuffer(state, options.batch_size)  # item saves after updates, a batch at a time
+        # item saves after updates, a batch at a time, after the images they name
+        self.saves = SaveBuffer(state, options.batch_size, before=self.images.flush)
         self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
