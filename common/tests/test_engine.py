@@ -496,3 +496,19 @@ def test_a_full_read_the_connector_decided_archives_what_it_did_not_list(gw):
     report = run(gw, catalog)
     assert report.counts["archived"] == 1
     assert "0" not in {p["data"]["source"]["product_id"] for p in gw.products()}
+
+
+def test_the_state_keeps_a_bounded_record_of_a_run_and_the_report_file_everything():
+    from gwsync.http import CallStats
+    from gwsync.report import RECORDED_PROBLEMS, Report
+
+    report = Report("listing", CallStats())
+    for n in range(RECORDED_PROBLEMS + 5):
+        report.fail(f"listing|shop|{n}|", f"Mug {n}", "the Gateway rejected it")
+    report.skip("listing|shop|x|", "Cup", "no price")
+    report.planned("create listing|shop|1|")
+    record, full = report.as_record(), report.as_dict()
+    assert len(record["failed"]) == RECORDED_PROBLEMS and record["left_out"] == {"failed": 5}
+    assert record["failed"][0] == full["failed"][0] and len(record["skipped"]) == 1
+    assert "plan" not in record and record["planned"] == 1
+    assert len(full["failed"]) == RECORDED_PROBLEMS + 5 and len(full["plan"]) == 1 and "left_out" not in full

@@ -54,6 +54,8 @@ def test_show_gives_counts_cursor_and_runs_then_reset_makes_the_next_run_rebuild
     data = json.loads(shown.stdout)
     assert data["live products"] == 3 and data["source shop"] == "three-shop"
     assert data["runs"][0]["status"] == "complete"
+    recorded = data["runs"][0]["summary"]
+    assert recorded["counts"]["created"] == 3 and recorded["planned"] == 3 and "plan" not in recorded
     assert gw.extra_env.get("GATEWAY_SYNC_STATE_URL", "\0") not in shown.output  # the URL may hold a password
 
     refused = cli(gw, ["state", "reset"])  # nothing can answer the confirmation

@@ -25,6 +25,7 @@ COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", 
 # shown only when not zero: inactive items; for the stock pass, items left alone while a Gateway sale
 # is on its way to the shop (deferred) and items the next import has yet to create (unimported)
 QUIET_COUNTERS = frozenset({"inactive", "deferred", "unimported"})
+RECORDED_PROBLEMS = 1000  # of each problem list, in the state's runs table
 
 
 @dataclass
@@ -111,6 +112,21 @@ class Report:
                 f"{self.seconds:.1f} s")
 
     def as_dict(self) -> dict[str, Any]:
+        return self._document(plan=True, limit=None)
+
+    def as_record(self) -> dict[str, Any]:
+        """What the state keeps of a run (`state show`): no plan (one line per write), and at most
+        RECORDED_PROBLEMS entries of each problem list, with how many more there were; the
+        `--report` file has it all."""
+        return self._document(plan=False, limit=RECORDED_PROBLEMS)
+
+    def _document(self, plan: bool, limit: int | None) -> dict[str, Any]:
+        def listed(problems: list[Problem]) -> list[dict[str, str]]:
+            return [p.as_dict() for p in problems[:limit]]
+
+        left_out = {name: len(problems) - limit for name, problems in
+                    (("failed", self.failures), ("skipped", self.skips), ("broken_images", self.image_problems))
+                    if limit is not None and len(problems) > limit}
         return {
             "platform": self.platform,
             "dry_run": self.dry_run,
@@ -120,11 +136,13 @@ class Report:
             "images": dict(self.images),
             "uncategorised": {"products": sum(self.uncategorised.values()),
                               "source_categories": dict(sorted(self.uncategorised.items()))},
-            "failed": [p.as_dict() for p in self.failures],
-            "skipped": [p.as_dict() for p in self.skips],
-            "broken_images": [p.as_dict() for p in self.image_problems],
+            "failed": listed(self.failures),
+            "skipped": listed(self.skips),
+            "broken_images": listed(self.image_problems),
+            **({"left_out": left_out} if left_out else {}),
             "notes": [redact(n) for n in self.notes],
-            "plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan],
+            **({"plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan]}
+               if plan else {"planned": len(self.plan)}),
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
                       "retries": self.stats.retries, "throttled": self.stats.throttled,
                       "gateway_rate": self.stats.rate_summary(), "state": self.state_calls},

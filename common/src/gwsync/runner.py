@@ -135,7 +135,7 @@ def run_import(connector_cls: type[Connector], config: Resolved, *, dry_run: boo
             engine.images.close()
             report.state_calls = getattr(state, "round_trips", None)
             if not options.dry_run:
-                state.record_run(started, "complete" if report.complete else "incomplete", report.as_dict())
+                state.record_run(started, "complete" if report.complete else "incomplete", report.as_record())
         if target.embedded:
             report.notes.append(f"Gateway: embedded sandbox (data in {state_dir})")
         rate = gateway.pacer.figures
