@@ -9,7 +9,6 @@ Exit codes: 0 done, 1 items failed (skipped ones too with `--fail-on skipped`),
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import signal
@@ -30,7 +29,7 @@ from .errors import EXIT_CANNOT_RUN, EXIT_CONFIG, EXIT_OK, ConfigError, SyncErro
 from .logs import FORMATS, Output, setup_logging
 from .progress import RunProgress
 from .redact import redact
-from .report import Event, Report, RunInfo, events, report_document
+from .report import Event, Report, RunInfo, events, report_document, write_document
 from .runner import run_import, run_migrate_source
 from .state_cli import state_group
 from .stock.cli import serve_group
@@ -155,8 +154,7 @@ def write_report(path: Path | None, document: dict[str, Any], output: Output) ->
         return
     try:
         with path.open("w", encoding="utf-8") as out:  # streamed: a 10,000-item plan is never one string
-            json.dump(document, out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            write_document(document, out)
     except OSError as exc:
         output.error(f"--report: cannot write {path}: {exc.strerror}")
         sys.exit(EXIT_CONFIG)

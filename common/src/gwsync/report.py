@@ -8,16 +8,19 @@ JSON renderers alike.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import EXIT_CANNOT_RUN, EXIT_ITEMS_FAILED, EXIT_OK
 from .http import CallStats
+from .plan import Action
+from .plan_log import PlanEntries, PlanLog
 from .redact import redact
 
 COUNTERS = ("created", "updated", "unchanged", "archived", "skipped", "failed", "inactive", "deferred",
@@ -48,7 +51,7 @@ class Report:
     failures: list[Problem] = field(default_factory=list)
     skips: list[Problem] = field(default_factory=list)
     image_problems: list[Problem] = field(default_factory=list)
-    plan: list[Any] = field(default_factory=list)  # gwsync.plan.Action; str() is its line
+    plan: PlanLog = field(default_factory=PlanLog)  # gwsync.plan.Action; str() is its line
     notes: list[str] = field(default_factory=list)
     uncategorised: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
@@ -76,9 +79,8 @@ class Report:
         with self._lock:
             self.image_problems.append(Problem(identity, name, reason))
 
-    def planned(self, action: Any) -> None:
-        with self._lock:
-            self.plan.append(action)
+    def planned(self, action: Action) -> None:
+        self.plan.append(action)
 
     def uncategorised_path(self, path: str) -> None:
         with self._lock:
@@ -141,8 +143,7 @@ class Report:
             "broken_images": listed(self.image_problems),
             **({"left_out": left_out} if left_out else {}),
             "notes": [redact(n) for n in self.notes],
-            **({"plan": [a.as_dict() if hasattr(a, "as_dict") else {"line": redact(str(a))} for a in self.plan]}
-               if plan else {"planned": len(self.plan)}),
+            **({"plan": self.plan.entries()} if plan else {"planned": len(self.plan)}),
             "calls": {"per_host": self.stats.per_host(), "per_route": self.stats.per_route(),
                       "retries": self.stats.retries, "throttled": self.stats.throttled,
                       "gateway_rate": self.stats.rate_summary(), "state": self.state_calls},
@@ -186,6 +187,23 @@ def report_document(run: RunInfo, report: Report | None, exit_code: int, error: 
         **body,
         "exit_code": exit_code, "error": redact(error) if error else None,
     }
+
+
+def write_document(document: dict[str, Any], out: TextIO) -> None:
+    """The report as indented JSON, its plan streamed entry by entry (never one list in memory)."""
+    plain = {key: value for key, value in document.items() if not isinstance(value, PlanEntries)}
+    lazy = [(key, value) for key, value in document.items() if isinstance(value, PlanEntries)]
+    out.write(json.dumps(plain, indent=2, ensure_ascii=False).removesuffix("\n}").removesuffix("}"))
+    separator = "," if plain else ""
+    for key, entries in lazy:
+        out.write(f"{separator}\n  {json.dumps(key)}: [")
+        written = 0
+        for entry in entries:
+            out.write(("," if written else "") + "\n    " + json.dumps(entry, ensure_ascii=False, default=str))
+            written += 1
+        out.write("\n  ]" if written else "]")
+        separator = ","
+    out.write("\n}\n")
 
 
 @dataclass(frozen=True)
