@@ -176,6 +176,38 @@ def test_missing_resource_permissions_are_named_at_check(fake):
         connector(fake).check()
 
 
+def test_check_says_whether_the_key_may_write_stock_and_serve_refuses_a_key_that_may_not(fake):
+    assert connector(fake).check().endswith("the key may write stock (serve)")
+    fake.shop.keys[GOOD_KEY]["no_put"].add("stock_availables")
+    assert "the key may not write stock: in Advanced Parameters > Webservice" in connector(fake).check()
+    with pytest.raises(ConfigError, match="may not modify stock, so serve cannot write a sale"):
+        connector(fake).stock_writer()
+    fake.shop.keys[GOOD_KEY]["resources"].discard("stock_availables")  # not listed at all: no permission
+    assert connector(fake).client.may_put("stock_availables") is False
+
+
+ROOT = ('<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<api shopName="Shop">{}</api></prestashop>')
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ((200, ROOT.format('<stock_availables get="true" put="true" post="false" head="true"/>')), True),
+    ((200, ROOT.format('<stock_availables get="true" put="false" head="true"/>')), False),
+    ((200, ROOT.format('<products get="true" put="false" head="true"/>')), False),
+    ((200, ROOT.format("<stock_availables/><products/>")), None),  # a listing without flags says nothing
+    ((200, ROOT.format("<products/>")), None),
+    ((200, "<html>maintenance</html>"), None),
+    ((200, '<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>'), None),  # entities are refused, not expanded
+    ((500, "<html>error</html>"), None),
+], ids=["put", "no-put", "not-listed", "no-flags", "no-flags-not-listed", "html", "entities", "5xx"])
+@responses.activate
+def test_may_put_reads_the_xml_listing_and_tolerates_what_it_cannot_read(answer, expected):
+    status, body = answer
+    responses.get(BASE, body=body, status=status, content_type="text/xml")
+    assert client().may_put("stock_availables") is expected
+    assert "output_format" not in responses.calls[0].request.url  # the JSON listing has no flags
+
+
 def test_stripped_authorization_header_is_diagnosed_with_one_ws_key_call(fake, caplog):
     fake.shop.strip_authorization = True
     for action in (lambda c: c.check(), lambda c: list(c.read(ReadContext()))):

@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from xml.etree import ElementTree
 
+import defusedxml.ElementTree as safe_xml
 import requests
+from defusedxml import DefusedXmlException
 
-from gwsync.errors import AuthError, ConfigError, HttpError
+from gwsync.errors import AuthError, ConfigError, HttpError, SyncError
 from gwsync.http import HttpClient, excerpt, http_error, looks_like_firewall
 from gwsync.kit import KeysetPaginator, Page
 
@@ -186,6 +188,26 @@ class PrestaShopClient:
             "version": response.headers.get("PSWS-Version"),
         }
         return self._probed
+
+    def may_put(self, resource: str) -> bool | None:
+        """Whether the key may modify (PUT) `resource`. The XML resource listing (`GET /api/`
+        without output_format) names each resource the key has any permission for, flagged
+        get/put/post/patch/delete/head="true" or "false"; the JSON one gives names only. None when
+        the listing cannot be read or carries no flags: then the first write tells."""
+        try:
+            response = self.http.get("", params={**self._params(None), "output_format": None})  # None: left out
+            if response.status_code >= 400:
+                return None
+            api = safe_xml.fromstring(response.content).find("api")
+        except (SyncError, DefusedXmlException, ElementTree.ParseError):
+            return None
+        if api is None:
+            return None
+        entry = api.find(resource)
+        if entry is None:
+            return False if any(child.get("get") for child in api) else None
+        flag = entry.get("put")
+        return None if flag is None else flag == "true"
 
     @staticmethod
     def _no_key_seen(response: requests.Response) -> bool:

@@ -56,6 +56,7 @@ SPECIFIC_PRICE_FILTER = {"display": "[id,id_product,id_product_attribute,id_shop
                                     "id_group,id_customer,price,from_quantity,reduction,reduction_tax,"
                                     "reduction_type,from,to]",
                          "filter[id_customer]": "[0]", "filter[id_group]": "[0]", "filter[id_cart]": "[0]"}
+STOCK_PUT_HINT = "in Advanced Parameters > Webservice edit the key and tick Modify (PUT) for stock_availables"
 REQUIRED_RESOURCES = ("products", "combinations", "stock_availables", "product_options",
                       "product_option_values", "categories", "tax_rule_groups", "tax_rules", "taxes",
                       "languages", "configurations", "images")
@@ -149,12 +150,22 @@ class PrestaShopConnector(Connector):
         name = settings.get("PS_SHOP_NAME") or self.shop
         return (f"PrestaShop {version} '{name}' at {self.base}: webservice key accepted, "
                 f"{len(REQUIRED_RESOURCES)} needed resources readable, language {iso} (id {language_id}), "
-                f"country id {settings.get('PS_COUNTRY_DEFAULT', '?')}")
+                f"country id {settings.get('PS_COUNTRY_DEFAULT', '?')}; {self._stock_write_line()}")
+
+    def _stock_write_line(self) -> str:
+        allowed = self.client.may_put("stock_availables")
+        if allowed is None:
+            return "whether the key may write stock (serve) is not shown by this shop"
+        return ("the key may write stock (serve)" if allowed
+                else f"the key may not write stock: {STOCK_PUT_HINT} to run serve")
 
     def fetch_image(self, url: str) -> requests.Response:
         return self.client.fetch(url)
 
     def stock_writer(self) -> PrestaShopStockWriter:
+        if self.client.may_put("stock_availables") is False:  # else every sale would wait and fail
+            raise ConfigError(f"PrestaShop: the webservice key may not modify stock, so serve cannot write "
+                              f"a sale to the shop; {STOCK_PUT_HINT}")
         return PrestaShopStockWriter(StockRows(self.client))
 
     def close(self) -> None:

@@ -67,7 +67,7 @@ class PrestaShopShop:
         self.lock = threading.Lock()
         # per key: granted resources, and those whose GET (View) box is not ticked (405 code 25)
         self.keys: dict[str, dict[str, Any]] = {GOOD_KEY: {"active": True, "resources": set(RESOURCES),
-                                                           "no_get": set()}}
+                                                           "no_get": set(), "no_put": set()}}
         self.webservice_enabled = True
         self.strip_authorization = False  # a FastCGI host that drops the Authorization header
         self.single_language = False
@@ -276,12 +276,15 @@ class PrestaShopShop:
             return denied
         key = self._key_of(request)
         resource = segments[0] if segments else ""
-        if request.method == "PUT" and resource == "stock_availables" and len(segments) == 2:
+        if request.method == "PUT" and resource == "stock_availables" and len(segments) == 2 \
+                and resource not in self.keys[key]["no_put"]:
             return self._put_stock(segments[1], request)
         if request.method not in ("GET", "HEAD") or resource in self.keys[key]["no_get"]:
             return self._error(405, 25, f"Method {request.method} is not allowed for the resource "
                                         f"{resource} with this authentication key")
         if not segments:
+            if request.args.get("output_format") != "JSON":
+                return self._root_xml(self.keys[key])
             return self._json(sorted(self.keys[key]["resources"]))
         if resource not in self.keys[key]["resources"]:
             return self._error(401, 26, f'Resource of type "{resource}" is not allowed with this '
@@ -302,6 +305,20 @@ class PrestaShopShop:
             if resource == "stock_availables":
                 self._sell_after_read(request)
             return answer
+
+    @staticmethod
+    def _root_xml(key: dict[str, Any]) -> Response:
+        """The XML resource listing: each resource the key may use, flagged per method."""
+        def flags(resource: str) -> str:
+            get = "false" if resource in key["no_get"] else "true"
+            put = "false" if resource in key["no_put"] else "true"
+            return f'get="{get}" put="{put}" post="false" patch="false" delete="false" head="{get}"'
+
+        entries = "".join(f'<{r} xlink:href="http://shop.example/api/{r}" {flags(r)}><description>{r}'
+                          f"</description></{r}>" for r in sorted(key["resources"]))
+        body = ('<?xml version="1.0" encoding="UTF-8"?><prestashop xmlns:xlink="http://www.w3.org/1999/xlink">'
+                f'<api shopName="Fake shop">{entries}</api></prestashop>')
+        return Response(body, 200, headers={"PSWS-Version": "8.1.2"}, content_type="text/xml;charset=utf-8")
 
     def _put_stock(self, sid: str, request: Request) -> Response:
         """PUT replaces the whole row: a field left out becomes empty, as in PrestaShop (NULL)."""
