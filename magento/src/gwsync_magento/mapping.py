@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gwsync.kit import decimal_or_none
 from gwsync.models import (
     CENT,
     Image,
@@ -40,13 +41,8 @@ RETAIL_CUSTOMER_CLASS = "3"
 
 def num(value: Any) -> Decimal:
     """A number sent as a JSON number or a string; blank or junk is 0."""
-    if value is None or value is False or value == "":
-        return ZERO
-    try:
-        out = Decimal(str(value).strip())
-    except InvalidOperation:
-        return ZERO
-    return out if out.is_finite() else ZERO
+    number = decimal_or_none(value)
+    return ZERO if number is None else number
 
 
 def ident(value: Any) -> str:

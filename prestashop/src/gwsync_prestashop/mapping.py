@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from gwsync.kit import running
+from gwsync.kit import decimal_or_none, running
 from gwsync.models import (
     Image,
     ImageAccess,
@@ -60,13 +60,8 @@ def text(value: Any, language_id: str | None = None, fallback_id: str | None = N
 
 def num(value: Any) -> Decimal:
     """A number sent as a string ("121.138211"), int or float; blank or junk is 0."""
-    if value is None or value is False or value == "":
-        return ZERO
-    try:
-        out = Decimal(str(value).strip())
-    except InvalidOperation:
-        return ZERO
-    return out if out.is_finite() else ZERO
+    number = decimal_or_none(value)
+    return ZERO if number is None else number
 
 
 def ident(value: Any) -> str:

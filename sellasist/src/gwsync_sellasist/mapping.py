@@ -10,11 +10,12 @@ found by their display name.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from gwsync.kit import decimal_or_none
 from gwsync.models import Image, ImageAccess, Item, Skipped, Variant, build_product, describe_validation
 
 PriceMode = Literal["current", "regular"]
@@ -33,15 +34,7 @@ def text(value: Any) -> str | None:
     return result or None
 
 
-def money(value: Any) -> Decimal | None:
-    """"2137.00" -> Decimal; None when empty or not a number."""
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
+money = decimal_or_none  # "2137.00" -> Decimal; None when empty or not a number
 
 
 def quantity(value: Any) -> int:

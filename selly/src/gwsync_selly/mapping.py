@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
+from gwsync.kit import decimal_or_none
 from gwsync.models import Image, ImageAccess, Item, Skipped, Variant, build_product, describe_validation
 
 # Read in this order: lookups first, the product table last, so that products are mapped as
@@ -88,15 +89,7 @@ class Catalog:
 
 # -- values ---------------------------------------------------------------------------------
 
-def money(value: Any) -> Decimal | None:
-    """A gross price string ("19.9") as Decimal; None when empty or not a number."""
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
+money = decimal_or_none  # a gross price string ("19.9") as Decimal; None when empty or not a number
 
 
 def quantity(value: Any) -> int | None:

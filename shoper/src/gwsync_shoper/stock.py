@@ -15,10 +15,11 @@ change applied.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from gwsync.errors import SyncError
+from gwsync.kit import decimal_or_none
 from gwsync.stock.apply import StockTarget, TargetGone
 
 from .client import ShoperClient
@@ -97,11 +98,8 @@ def whole(amount: Decimal) -> int:
 
 
 def number(value: Any, what: str) -> Decimal:
-    try:
-        amount = Decimal(str(0 if value is None or value == "" else value).strip().replace(",", "."))
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
+    amount = decimal_or_none(0 if value is None or value == "" else value)
+    if amount is None:
         raise SyncError(f"Shoper answered an unreadable {what} quantity {value!r}")
     return amount
 

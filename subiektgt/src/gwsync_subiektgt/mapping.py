@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR
 from typing import Any
 
+from gwsync.kit import decimal_or_none
 from gwsync.models import Image, ImageAccess, Item, Skipped, Variant, build_product, describe_validation
 
 from pydantic import ValidationError
@@ -41,15 +42,7 @@ class Photo:
     empty: bool  # zd_Zdjecie IS NULL
 
 
-def decimal(value: Any) -> Decimal | None:
-    """A money/quantity value from either driver: Decimal (SQL Server) or int/float/str (SQLite)."""
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+decimal = decimal_or_none  # money or quantity from either driver: Decimal (SQL Server), int/float/str (SQLite)
 
 
 def units(value: Any) -> int:

@@ -8,6 +8,7 @@ from .cursor import DAILY, ChangeCursor, cursor_text
 from .facts import POSITION_PAGING, Facts
 from .files import first_image, naive_time, running
 from .identity import shop_identity
+from .numbers import decimal_or_none
 from .pagination import (
     CursorPaginator,
     KeysetPaginator,
@@ -23,5 +24,5 @@ from .pagination import (
 __all__ = [
     "DAILY", "POSITION_PAGING", "ChangeCursor", "CursorPaginator", "Facts", "KeysetPaginator",
     "OffsetPaginator", "Page", "PageNumberPaginator", "Paginator", "PagingError", "WholeTable", "cursor_text",
-    "first_image", "naive_time", "rows", "running", "shop_identity",
+    "decimal_or_none", "first_image", "naive_time", "rows", "running", "shop_identity",
 ]
