@@ -15,6 +15,7 @@ from ..config import SANDBOX, Resolved, default_state_dir
 from ..connector import Connector
 from ..errors import ConfigError
 from ..gateway.auth import decode_signing_key, parse_shop_guid
+from ..memory import return_large_buffers
 from ..state import StateStore, clean_shop_identity, state_file
 from ..state_pg import Scope
 from ..stores import StateLocation, open_state
@@ -41,12 +42,15 @@ def stock_service(connector_cls: type[Connector], config: Resolved, *, workers: 
     key = decode_signing_key(config["signing_key"])
     state_dir = config["state_dir"] or default_state_dir()
     connector = connector_cls(config.values)
-    writer = connector.stock_writer()
-    if writer is None:
+    try:
+        writer = connector.stock_writer()  # may ask the shop whether the key can write (PrestaShop)
+        if writer is None:
+            why = f" ({connector_cls.no_stock_write})" if connector_cls.no_stock_write else ""
+            raise ConfigError(f"{connector_cls.title} has no safe way to write stock{why}: serve is not "
+                              "available for it (see its README)")
+    except BaseException:
         connector.close()
-        why = f" ({connector_cls.no_stock_write})" if connector_cls.no_stock_write else ""
-        raise ConfigError(f"{connector_cls.title} has no safe way to write stock{why}: serve is not available "
-                          "for it (see its README)")
+        raise
     scope = Scope(connector.platform, clean_shop_identity(connector.shop), config["gateway_url"], guid)
     location = StateLocation.parse(config.values.get("state_url"), state_dir)
     with ExitStack() as stack:
@@ -92,6 +96,7 @@ def serve_forever(service: StockService, host: str, port: int,
             # leaves the loop polling a closed descriptor while a keep-alive connection is open (EBADF)
             raise KeyboardInterrupt
 
+    return_large_buffers()  # a long-lived process: large freed buffers go back to the system
     service.start()
     url = f"http://{host}:{server.effective_port}"
     log.info("serving stock events at %s/gateway/events/<shop guid>", url)
