@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .images import ImageService
     from .report import Report
     from .state import ItemState, StateStore
+    from .variant_tags import VariantTags
 
 log = logging.getLogger(__name__)
 SEARCH_LAG = 2.0  # B16: seconds the Gateway's search may lag behind its writes
@@ -75,6 +76,7 @@ class CreateExecutor:
 
     gateway: GatewayClient
     images: ImageService
+    tags: VariantTags
     state: StateStore
     report: Report
     options: Any
@@ -90,6 +92,11 @@ class CreateExecutor:
 
     def _retry_later(self, item: Any, reason: str) -> None:
         raise NotImplementedError
+
+    def record_new(self) -> None:
+        """Write what this run hosted or made and has kept in memory (images, variant tags)."""
+        self.images.flush()
+        self.tags.flush()
 
     @property
     def search_lag(self) -> float:
@@ -128,7 +135,7 @@ class CreateExecutor:
         if self.options.dry_run:
             self.report.count("created", len(batch))
             return
-        self.images.flush()  # the images these items name are recorded before the items go out
+        self.record_new()  # the images and variant tags these items name are recorded before they go out
         self.state.add_intents((p.identity, p.sellable.source.product_id) for p in batch)
         try:
             stored = self.gateway.create_products([p.item for p in batch])

@@ -143,6 +143,7 @@ class StateStore(Protocol):
     def variant_tag_group(self, guid: str) -> str | None: ...
     def variant_tags(self, group_keys: Iterable[str]) -> dict[str, str]: ...
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None: ...
+    def save_variant_tags(self, rows: Iterable[tuple[str, str, str]]) -> None: ...
     def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None: ...
     def retries(self) -> list[RetryEntry]: ...
     def clear_retries(self, product_ids: Iterable[str]) -> None: ...
@@ -415,9 +416,12 @@ class SqliteState:
         return found
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
+        self.save_variant_tags([(group_key, guid, name)])
+
+    def save_variant_tags(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """(group key, tag guid, tag name) rows, in one transaction."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO variant_tags (group_key, guid, name) VALUES (?,?,?)",
-                       (group_key, guid, name))
+            db.executemany("INSERT OR REPLACE INTO variant_tags (group_key, guid, name) VALUES (?,?,?)", rows)
 
     def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None:
         with self._tx() as db:
@@ -697,8 +701,11 @@ class DryRunOverlay:
         return found
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
+        self.save_variant_tags([(group_key, guid, name)])
+
+    def save_variant_tags(self, rows: Iterable[tuple[str, str, str]]) -> None:
         with self._lock:
-            self._tags[group_key] = guid
+            self._tags.update((group_key, guid) for group_key, guid, _ in rows)
 
     def add_retry(self, product_id: str, kind: str, body: str, reason: str) -> None:
         with self._lock:

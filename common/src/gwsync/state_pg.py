@@ -361,8 +361,12 @@ class PostgresState:
                                "AND group_key = ANY(%s)", (wanted,)))
 
     def save_variant_tag(self, group_key: str, guid: str, name: str) -> None:
-        self._write("INSERT INTO gwsync_variant_tags VALUES (%s,%s,%s,%s) ON CONFLICT (scope_id, group_key) "
-                    "DO UPDATE SET guid = EXCLUDED.guid, name = EXCLUDED.name", (group_key, guid, name))
+        self.save_variant_tags([(group_key, guid, name)])
+
+    def save_variant_tags(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """(group key, tag guid, tag name) rows, in one transaction."""
+        self._write_many("INSERT INTO gwsync_variant_tags VALUES (%s,%s,%s,%s) ON CONFLICT (scope_id, group_key) "
+                         "DO UPDATE SET guid = EXCLUDED.guid, name = EXCLUDED.name", rows)
 
     def get_meta(self, key: str) -> str | None:
         return self._one("SELECT value FROM gwsync_meta WHERE scope_id = %s AND key = %s", key)

@@ -93,8 +93,8 @@ class Engine(CreateExecutor):
                                    connector.fetch_image, gateway.http.stats, dry_run=options.dry_run,
                                    on_host=self._plan_image)
         self.batcher = CreateBatcher(self._send_creates, size=options.batch_size)
-        # item saves after updates, a batch at a time, after the images they name
-        self.saves = SaveBuffer(state, options.batch_size, before=self.images.flush)
+        # item saves after updates, a batch at a time, after the images and tags they name
+        self.saves = SaveBuffer(state, options.batch_size, before=self.record_new)
         self.prefetch = ImagePrefetcher(self.images, self.platform, self.shop)  # read-ahead images
         self._stop = threading.Event()
         # archiving waits for a complete read; skipped items are never archived
@@ -344,6 +344,7 @@ class Engine(CreateExecutor):
         self.report.planned(Action(kind, sellable.source.key, sellable.name, changes))
         body = {**item, "archived": False} if known.archived else item
         if not self.options.dry_run:
+            self.tags.flush()  # a tag made for this item is recorded before the item names it
             try:
                 self.gateway.update_product(known.guid, body)
             except HttpError as exc:

@@ -3,6 +3,10 @@
 E9 is not idempotent. After an ambiguous failure the shop's own tags (E8) are searched
 by exact name before anything is sent again; a tag of our name that no other group
 claims (in state, or by carrying products on the Gateway) is adopted.
+
+A new tag is recorded in the state in bulk (`flush`), which the engine calls before any
+write that could name it (a create batch, an update) goes out: a crash before the flush
+leaves a tag no product carries yet, which the next run adopts by name.
 """
 
 from __future__ import annotations
@@ -21,22 +25,47 @@ class VariantTags:
         self.gateway, self.state, self.platform = gateway, state, platform
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._new: dict[str, tuple[str, str]] = {}  # group -> (guid, name): made, not recorded yet
+        self._flushing = threading.Lock()
+
+    def flush(self) -> None:
+        with self._flushing:
+            with self._guard:
+                rows = [(group, guid, name) for group, (guid, name) in self._new.items()]
+            if not rows:
+                return
+            self.state.save_variant_tags(rows)
+            with self._guard:
+                for group, guid, name in rows:
+                    if self._new.get(group) == (guid, name):
+                        del self._new[group]
+
+    def _recorded(self, group: str) -> str | None:
+        with self._guard:
+            entry = self._new.get(group)
+        return entry[0] if entry else self.state.variant_tag(group)
+
+    def _owner(self, guid: str) -> str | None:
+        with self._guard:
+            mine = next((group for group, (g, _) in self._new.items() if g == guid), None)
+        return mine or self.state.variant_tag_group(guid)
 
     def guid_for(self, group: str, name: str, product_id: str, *, stored: bool = True) -> str:
         """The group's tag guid: from state, or claimed now under its name (B9: under
         `<name> (<platform> <product id>)` when another group holds the name). `stored=False`:
         the caller's page read found none in the state (a group is handled once per run)."""
-        known = self.state.variant_tag(group) if stored else None
+        known = self._recorded(group) if stored else None
         if known:
             return known
         with self._lock(name):  # two groups of one name never take one tag
-            known = self.state.variant_tag(group) if stored else None
+            known = self._recorded(group) if stored else None
             if known:
                 return known
             for candidate in (name, f"{name} ({self.platform} {product_id})"):
                 guid = self._claim(candidate, group)
                 if guid is not None:
-                    self.state.save_variant_tag(group, guid, candidate)
+                    with self._guard:
+                        self._new[group] = (guid, candidate)
                     return guid
         raise SyncError(f"variant tag {name!r}: both names are taken by other groups")
 
@@ -46,7 +75,7 @@ class VariantTags:
         guid, created = self._create(name)
         if created:
             return guid
-        owner = self.state.variant_tag_group(guid)
+        owner = self._owner(guid)
         if owner == group:
             return guid
         if owner is None:
