@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from .state import ImageRow, StateStore
+from .state import StateStore
+from .unrecorded import Unrecorded
 
 FLUSH_AT = 200
 
@@ -46,56 +47,37 @@ class ImageBook:
 
     def __init__(self, state: StateStore, flush_at: int = FLUSH_AT) -> None:
         self.state, self.flush_at = state, flush_at
-        self._keys: dict[str, tuple[str, str | None]] = {}  # not flushed yet
-        self._blobs: dict[str, str] = {}  # not flushed yet
+        self._new: Unrecorded[str, tuple[str, str | None]] = Unrecorded()  # cache key -> (url, sha256)
         self._uploaded = DigestFilter()
         self._state_had_blobs: bool | None = None  # asked once, at the first lookup by hash
         self._lock = threading.Lock()
-        self._flushing = threading.Lock()
 
     def url_for_key(self, cache_key: str) -> str | None:
         """A mapping this run recorded and has not flushed yet (the state holds the rest)."""
-        with self._lock:
-            entry = self._keys.get(cache_key)
+        entry = self._new.get(cache_key)
         return entry[0] if entry else None
 
     def urls_for_keys(self, cache_keys: Iterable[str]) -> dict[str, str]:
-        with self._lock:
-            return {key: self._keys[key][0] for key in cache_keys if key in self._keys}
+        return {key: url for key, (url, _) in self._new.some(cache_keys).items()}
 
     def url_for_digest(self, digest: str) -> str | None:
         """Where these bytes were uploaded before, by this run or an earlier one."""
+        mine = self._new.find(lambda entry: entry[1] == digest)
+        if mine:
+            return mine[1][0]
         with self._lock:
-            url = self._blobs.get(digest)
-            if url:
-                return url
             if self._state_had_blobs is None:
                 self._state_had_blobs = self.state.has_image_blobs()
             ask = self._state_had_blobs or self._uploaded.may_contain(digest)
         return self.state.image_by_hash(digest) if ask else None
 
     def record(self, cache_key: str, url: str, digest: str | None = None) -> None:
-        with self._lock:
-            self._keys[cache_key] = (url, digest)
-            if digest:
-                self._blobs[digest] = url
+        if digest:
+            with self._lock:
                 self._uploaded.add(digest)
-            full = len(self._keys) >= self.flush_at
-        if full:
+        if self._new.put(cache_key, (url, digest)) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
         """Write what is recorded in one transaction; lookups see it throughout (memory, then state)."""
-        with self._flushing:
-            with self._lock:
-                rows: list[ImageRow] = [(key, url, digest) for key, (url, digest) in self._keys.items()]
-            if not rows:
-                return
-            self.state.save_images(rows)
-            with self._lock:
-                for key, url, digest in rows:
-                    if self._keys.get(key) == (url, digest):
-                        del self._keys[key]
-                    if digest and self._blobs.get(digest) == url:
-                        del self._blobs[digest]
-
+        self._new.flush(lambda rows: self.state.save_images([(key, url, digest) for key, (url, digest) in rows]))

@@ -16,6 +16,7 @@ import threading
 from .errors import SyncError
 from .gateway.client import AmbiguousWrite, GatewayClient
 from .state import StateStore
+from .unrecorded import Unrecorded
 
 CREATE_ATTEMPTS = 3
 
@@ -25,30 +26,18 @@ class VariantTags:
         self.gateway, self.state, self.platform = gateway, state, platform
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._new: dict[str, tuple[str, str]] = {}  # group -> (guid, name): made, not recorded yet
-        self._flushing = threading.Lock()
+        self._new: Unrecorded[str, tuple[str, str]] = Unrecorded()  # group -> (guid, name), not recorded yet
 
     def flush(self) -> None:
-        with self._flushing:
-            with self._guard:
-                rows = [(group, guid, name) for group, (guid, name) in self._new.items()]
-            if not rows:
-                return
-            self.state.save_variant_tags(rows)
-            with self._guard:
-                for group, guid, name in rows:
-                    if self._new.get(group) == (guid, name):
-                        del self._new[group]
+        self._new.flush(lambda rows: self.state.save_variant_tags([(g, guid, name) for g, (guid, name) in rows]))
 
     def _recorded(self, group: str) -> str | None:
-        with self._guard:
-            entry = self._new.get(group)
+        entry = self._new.get(group)
         return entry[0] if entry else self.state.variant_tag(group)
 
     def _owner(self, guid: str) -> str | None:
-        with self._guard:
-            mine = next((group for group, (g, _) in self._new.items() if g == guid), None)
-        return mine or self.state.variant_tag_group(guid)
+        mine = self._new.find(lambda entry: entry[0] == guid)
+        return mine[0] if mine else self.state.variant_tag_group(guid)
 
     def guid_for(self, group: str, name: str, product_id: str, *, stored: bool = True) -> str:
         """The group's tag guid: from state, or claimed now under its name (B9: under
@@ -64,8 +53,7 @@ class VariantTags:
             for candidate in (name, f"{name} ({self.platform} {product_id})"):
                 guid = self._claim(candidate, group)
                 if guid is not None:
-                    with self._guard:
-                        self._new[group] = (guid, candidate)
+                    self._new.put(group, (guid, candidate))
                     return guid
         raise SyncError(f"variant tag {name!r}: both names are taken by other groups")
 
