@@ -5,16 +5,7 @@ import jwt
 import pytest
 from gwsync.errors import ConfigError
 from gwsync.gateway.auth import TokenSource, build_token, decode_signing_key, parse_shop_guid
-
-# The public test vector of gateway-api.md section 3 (made up for that page; not a real key).
-VECTOR_KEY = "Z2F0ZXdheS1zeW5jLXRlc3Qtc2lnbmluZy1rZXktMzI="
-VECTOR_SHOP = "11111111-2222-4333-8444-555555555555"
-VECTOR_TOKEN = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzaG9wOjExMTExMTExLTIyMjItNDMzMy04NDQ0LTU1NTU1NTU1NTU1NSIs"
-    "Im9yZ2FuaXphdGlvbl9ndWlkIjoiMTExMTExMTEtMjIyMi00MzMzLTg0NDQtNTU1NTU1NTU1NTU1IiwiZ3JvdXBzIjpbInNob3BrZWVwZXIiXX0"
-    ".uqb9557F6956zl9cagsx-E-pWe4Rt7hQ3fcadCAzfjs"
-)
-
+from gwsync.sandbox.testkit import VECTOR_KEY, VECTOR_SHOP, VECTOR_TOKEN
 
 def test_token_matches_the_documented_vector():
     assert build_token(VECTOR_SHOP, decode_signing_key(VECTOR_KEY), issued_at=None) == VECTOR_TOKEN

@@ -5,17 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from gwsync.sandbox.testkit import new_test_shop, shop_token
-
-# The public, made-up test vector of spec section 3.
-VECTOR_KEY = "Z2F0ZXdheS1zeW5jLXRlc3Qtc2lnbmluZy1rZXktMzI="
-VECTOR_SHOP = "11111111-2222-4333-8444-555555555555"
-VECTOR_TOKEN = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzaG9wOjExMTExMTExLTIyMjItNDMzMy04NDQ0LTU1NTU1NTU1"
-    "NTU1NSIsIm9yZ2FuaXphdGlvbl9ndWlkIjoiMTExMTExMTEtMjIyMi00MzMzLTg0NDQtNTU1NTU1NTU1NTU1IiwiZ3JvdXBzIj"
-    "pbInNob3BrZWVwZXIiXX0.uqb9557F6956zl9cagsx-E-pWe4Rt7hQ3fcadCAzfjs"
-)
-
+from gwsync.sandbox.testkit import VECTOR_KEY, VECTOR_SHOP, VECTOR_TOKEN, new_test_shop, shop_token
 
 def assert_error(response, status: int) -> dict:
     assert response.status_code == status

@@ -13,6 +13,17 @@ import jwt
 from .store import Store
 
 
+# The made-up test vector of gateway-api.md section 3: a key spelled out as the phrase it encodes
+# (no credential), the shop and the token B1 gives them; the client and the sandbox both check it.
+VECTOR_KEY = base64.b64encode(b"gateway-sync-test-signing-key-32").decode()
+VECTOR_SHOP = "11111111-2222-4333-8444-555555555555"
+VECTOR_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzaG9wOjExMTExMTExLTIyMjItNDMzMy04NDQ0LTU1NTU1NTU1NTU1NSIs"
+    "Im9yZ2FuaXphdGlvbl9ndWlkIjoiMTExMTExMTEtMjIyMi00MzMzLTg0NDQtNTU1NTU1NTU1NTU1IiwiZ3JvdXBzIjpbInNob3BrZWVwZXIiXX0"
+    ".uqb9557F6956zl9cagsx-E-pWe4Rt7hQ3fcadCAzfjs"
+)
+
+
 def shop_token(guid: str, key_b64: str, **extra_claims: Any) -> str:
     """The token of spec 3 (iss, organization_guid, groups), plus any extra claims."""
     claims = {"iss": f"shop:{guid}", "organization_guid": guid, "groups": ["shopkeeper"], **extra_claims}
